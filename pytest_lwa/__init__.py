@@ -1,0 +1,51 @@
+"""pytest-lwa: a faithful, offline Login With Amazon authorization server for tests.
+
+The names below are imported on first use, so loading the pytest plugin costs a run that never asks
+for its fixtures next to nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .authority import CLIENT_CREDENTIALS_SCOPES, USER_SCOPES, Authority, Client, Settings
+    from .clock import ManualClock
+    from .errors import LwaError
+    from .server import LwaServer
+
+__all__ = [
+    "CLIENT_CREDENTIALS_SCOPES",
+    "USER_SCOPES",
+    "Authority",
+    "Client",
+    "LwaError",
+    "LwaServer",
+    "ManualClock",
+    "Settings",
+]
+
+_HOMES = {
+    "CLIENT_CREDENTIALS_SCOPES": "authority",
+    "USER_SCOPES": "authority",
+    "Authority": "authority",
+    "Client": "authority",
+    "Settings": "authority",
+    "ManualClock": "clock",
+    "LwaError": "errors",
+    "LwaServer": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'pytest_lwa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

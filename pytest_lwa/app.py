@@ -1,0 +1,145 @@
+"""The WSGI app: routing, request parsing and rendering of the exact LWA answers.
+
+Every answer, error or not, is compact JSON with ``Content-Type: application/json``, an
+``x-amzn-RequestId`` and the no-store headers RFC 6749 section 5.1 requires of token responses.
+Nothing the client sends can make it answer HTML or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from . import errors
+from .errors import LwaError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .authority import Authority
+
+__all__ = ["MAX_BODY_BYTES", "LwaApp"]
+
+#: Token request bodies larger than this are answered 413 (real ones are well under 2 KiB).
+MAX_BODY_BYTES: Final = 64 * 1024
+_MAX_FIELDS: Final = 100
+FORM: Final = "application/x-www-form-urlencoded"
+JSON: Final = "application/json"
+
+logger = logging.getLogger("pytest_lwa")
+
+Handler = Callable[[Request], dict[str, Any]]
+
+
+class LwaRequest(Request):
+    max_content_length = MAX_BODY_BYTES
+
+
+class LwaApp:
+    """Serves one :class:`~pytest_lwa.authority.Authority` over HTTP."""
+
+    def __init__(self, authority: Authority) -> None:
+        self.authority = authority
+        self.errors: list[BaseException] = []
+        # lower-cased path -> (method, handler); the /auth/o2 paths match in any case, as Amazon's do.
+        self.routes: dict[str, tuple[str, Handler]] = {
+            "/auth/o2/token": ("POST", self._token),
+            "/auth/o2/tokeninfo": ("GET", self._tokeninfo),
+        }
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = LwaRequest(environ)
+        request_id = str(uuid.uuid4())
+        headers = {"x-amzn-RequestId": request_id, "Cache-Control": "no-store", "Pragma": "no-cache"}
+        try:
+            status, body = 200, _compact(self._dispatch(request))
+        except LwaError as error:
+            status, body = error.status, error.body(self.authority.settings.body_style, request_id)
+            if error is errors.METHOD_NOT_ALLOWED:
+                headers["Allow"] = self.routes[request.path.lower()][0]
+        except Exception as exc:  # answered as JSON and kept for the test to see
+            logger.exception("pytest-lwa: unexpected error answering %s %s", request.method, request.path)
+            self.errors.append(exc)
+            status = errors.SERVER_ERROR.status
+            body = errors.SERVER_ERROR.body(self.authority.settings.body_style, request_id)
+        response = Response(body, status=status, headers=headers, content_type=JSON)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> dict[str, Any]:
+        route = self.routes.get(request.path.lower())
+        if route is None:
+            raise errors.NOT_FOUND
+        method, handler = route
+        if request.method != method:
+            raise errors.METHOD_NOT_ALLOWED
+        return handler(request)
+
+    # --- endpoints ----------------------------------------------------------------------------
+
+    def _token(self, request: Request) -> dict[str, Any]:
+        return self.authority.token(self._body_params(request), request.headers.get("Authorization"))
+
+    def _tokeninfo(self, request: Request) -> dict[str, Any]:
+        params = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
+        token = params.get("access_token")
+        if not token:
+            raise errors.missing_parameter("access_token")
+        return self.authority.tokeninfo(token)
+
+    # --- parsing ------------------------------------------------------------------------------
+
+    def _body_params(self, request: Request) -> dict[str, str]:
+        mimetype = request.mimetype  # lower-cased, parameters such as charset removed
+        if mimetype == FORM:
+            return _form_params(_read_body(request), unparseable=errors.UNSUPPORTED_GRANT_TYPE)
+        if mimetype == JSON and self.authority.settings.json_body:
+            return _json_params(_read_body(request))
+        raise errors.UNSUPPORTED_CONTENT_TYPE
+
+
+def _compact(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+
+def _read_body(request: Request) -> bytes:
+    try:
+        return request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise errors.REQUEST_TOO_LARGE from None
+
+
+def _form_params(raw: bytes, unparseable: LwaError) -> dict[str, str]:
+    """Parameters of a form-encoded body or query string; ``unparseable`` if it cannot be decoded."""
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS)
+    except ValueError:  # invalid UTF-8 (raw or percent-encoded), or too many fields
+        raise unparseable from None
+    return _unique(pairs)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The parameters as a dict; a parameter given twice makes the request malformed (RFC 6749 3.2)."""
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise errors.MALFORMED_REQUEST
+    return params
+
+
+def _json_params(raw: bytes) -> dict[str, str]:
+    """Parameters of a JSON object body; every value must be a string."""
+    try:
+        document = json.loads(raw, object_pairs_hook=_unique)
+    except (ValueError, RecursionError):
+        raise errors.UNSUPPORTED_GRANT_TYPE from None
+    if not isinstance(document, dict):
+        raise errors.UNSUPPORTED_GRANT_TYPE
+    if not all(isinstance(value, str) for value in document.values()):
+        raise errors.MALFORMED_REQUEST
+    return document

@@ -1,0 +1,73 @@
+"""The server's clock: every expiry the mock enforces is measured on it, never on the wall clock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Protocol
+
+__all__ = ["Clock", "ManualClock"]
+
+
+class Clock(Protocol):
+    """What the authority needs of a clock: the current time in epoch seconds."""
+
+    def now(self) -> float: ...
+
+
+class ManualClock:
+    """A clock that only moves when told to.
+
+    It starts at the real time of its creation (or at ``start``, epoch seconds) and stays there until
+    :meth:`advance` or :meth:`set` moves it. With ``tick=True`` it also follows real time from its start,
+    which is what a long-running standalone server wants; ``advance`` then adds an offset.
+    """
+
+    def __init__(self, start: float | None = None, *, tick: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._base = time.time() if start is None else float(start)
+        self._tick = tick
+        self._started = time.monotonic()
+
+    def now(self) -> float:
+        """The current time of this clock, in epoch seconds."""
+        with self._lock:
+            if self._tick:
+                return self._base + (time.monotonic() - self._started)
+            return self._base
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward by ``seconds`` and return the new time.
+
+        Tokens issued with ``expires_in=3600`` are expired after ``advance(3600)``.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"advance() takes a number of seconds, not {type(seconds).__name__}")
+        if not seconds >= 0:
+            raise ValueError(
+                f"advance() takes a non-negative number of seconds, got {seconds!r}; use set() to move the clock back"
+            )
+        with self._lock:
+            self._base += seconds
+        return self.now()
+
+    def set(self, when: datetime | float) -> None:
+        """Put the clock at ``when``: a timezone-aware datetime or epoch seconds."""
+        if isinstance(when, datetime):
+            if when.tzinfo is None:
+                raise ValueError(
+                    "set() needs a timezone-aware datetime (e.g. datetime(2030, 1, 1, tzinfo=timezone.utc)),"
+                    " so the time it names is not ambiguous"
+                )
+            target = when.timestamp()
+        elif isinstance(when, (int, float)) and not isinstance(when, bool):
+            target = float(when)
+        else:
+            raise TypeError(f"set() takes a datetime or epoch seconds, not {type(when).__name__}")
+        with self._lock:
+            self._base = target
+            self._started = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self.now():.3f}, tick={self._tick})"

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from pytest_lwa import Client, LwaServer
+
+pytest_plugins = ["pytester"]
+
+APPSTORE = "appstore::apps:readwrite"
+REPORTING = "adx_reporting::appstore:marketer"
+
+
+@pytest.fixture
+def client(lwa_server: LwaServer) -> Client:
+    """A client registered for the two Appstore scopes of the seed document."""
+    return lwa_server.add_client(scopes=[APPSTORE, REPORTING])
+
+
+@pytest.fixture
+def token_request(lwa_server: LwaServer, client: Client) -> Callable[..., requests.Response]:
+    """POST a client-credentials request; keyword arguments override or (as None) drop form fields."""
+
+    def post(**fields: Any) -> requests.Response:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "scope": APPSTORE,
+        }
+        form.update(fields)
+        return requests.post(lwa_server.token_url, data={k: v for k, v in form.items() if v is not None}, timeout=5)
+
+    return post
