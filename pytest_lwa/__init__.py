@@ -10,13 +10,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .authority import CLIENT_CREDENTIALS_SCOPES, USER_SCOPES, Authority, Client, Settings
+    from .authority import (
+        CLIENT_CREDENTIALS_SCOPES,
+        GRANT_TYPES,
+        USER_SCOPES,
+        Authority,
+        Client,
+        Settings,
+        User,
+        pkce_challenge,
+    )
     from .clock import ManualClock
     from .errors import LwaError
     from .server import LwaServer
 
 __all__ = [
     "CLIENT_CREDENTIALS_SCOPES",
+    "GRANT_TYPES",
     "USER_SCOPES",
     "Authority",
     "Client",
@@ -24,10 +34,15 @@ __all__ = [
     "LwaServer",
     "ManualClock",
     "Settings",
+    "User",
+    "pkce_challenge",
 ]
 
 _HOMES = {
     "CLIENT_CREDENTIALS_SCOPES": "authority",
+    "GRANT_TYPES": "authority",
+    "User": "authority",
+    "pkce_challenge": "authority",
     "USER_SCOPES": "authority",
     "Authority": "authority",
     "Client": "authority",

@@ -35,7 +35,7 @@ JSON: Final = "application/json"
 
 logger = logging.getLogger("pytest_lwa")
 
-Handler = Callable[[Request], dict[str, Any]]
+Handler = Callable[[Request], "dict[str, Any] | Response"]
 
 
 class LwaRequest(Request):
@@ -52,14 +52,22 @@ class LwaApp:
         self.routes: dict[str, tuple[str, Handler]] = {
             "/auth/o2/token": ("POST", self._token),
             "/auth/o2/tokeninfo": ("GET", self._tokeninfo),
+            "/auth/o2/create/codepair": ("POST", self._codepair),
+            "/user/profile": ("GET", self._profile),
+            "/ap/oa": ("GET", self._authorize),
         }
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = LwaRequest(environ)
         request_id = str(uuid.uuid4())
         headers = {"x-amzn-RequestId": request_id, "Cache-Control": "no-store", "Pragma": "no-cache"}
+        response: Response | None = None
         try:
-            status, body = 200, _compact(self._dispatch(request))
+            answer = self._dispatch(request)
+            if isinstance(answer, Response):
+                response = answer
+            else:
+                status, body = 200, _compact(answer)
         except LwaError as error:
             status, body = error.status, error.body(self.authority.settings.body_style, request_id)
             if error is errors.METHOD_NOT_ALLOWED:
@@ -69,10 +77,12 @@ class LwaApp:
             self.errors.append(exc)
             status = errors.SERVER_ERROR.status
             body = errors.SERVER_ERROR.body(self.authority.settings.body_style, request_id)
-        response = Response(body, status=status, headers=headers, content_type=JSON)
+        if response is None:
+            response = Response(body, status=status, content_type=JSON)
+        response.headers.update(headers)
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> dict[str, Any]:
+    def _dispatch(self, request: Request) -> dict[str, Any] | Response:
         route = self.routes.get(request.path.lower())
         if route is None:
             raise errors.NOT_FOUND
@@ -86,12 +96,26 @@ class LwaApp:
     def _token(self, request: Request) -> dict[str, Any]:
         return self.authority.token(self._body_params(request), request.headers.get("Authorization"))
 
+    def _codepair(self, request: Request) -> dict[str, Any]:
+        return self.authority.create_code_pair(self._body_params(request))
+
     def _tokeninfo(self, request: Request) -> dict[str, Any]:
+        return self.authority.tokeninfo(_query_token(request))
+
+    def _profile(self, request: Request) -> dict[str, Any]:
+        scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return self.authority.profile(credentials.strip())
+        token = request.headers.get("x-amz-access-token", "").strip()
+        return self.authority.profile(token or _query_token(request))
+
+    def _authorize(self, request: Request) -> Response:
         params = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
-        token = params.get("access_token")
-        if not token:
-            raise errors.missing_parameter("access_token")
-        return self.authority.tokeninfo(token)
+        location = self.authority.authorize(params)
+        response = Response(b"", status=302, content_type=JSON)
+        response.headers["Location"] = location  # set as given: werkzeug would make it absolute
+        response.autocorrect_location_header = False
+        return response
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -102,6 +126,13 @@ class LwaApp:
         if mimetype == JSON and self.authority.settings.json_body:
             return _json_params(_read_body(request))
         raise errors.UNSUPPORTED_CONTENT_TYPE
+
+
+def _query_token(request: Request) -> str:
+    token = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST).get("access_token")
+    if not token:
+        raise errors.missing_parameter("access_token")
+    return token
 
 
 def _compact(payload: dict[str, Any]) -> bytes:

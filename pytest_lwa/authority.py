@@ -1,16 +1,18 @@
 """The authorization server's state and rules, with no HTTP in sight.
 
-:class:`Authority` holds the registered clients, the clock and the signing key, and answers a token
-request's parameters with a success body or raises the exact :class:`~pytest_lwa.errors.LwaError`.
+:class:`Authority` holds clients, users, pending authorization codes and device code pairs, revocations,
+the clock and the signing key. It answers a request's parameters with a success body, or raises the exact
+:class:`~pytest_lwa.errors.LwaError`.
 
-Checks are made in this order, so a request with several faults gets the first one's error:
+A token request is checked in this order, so a request with several faults gets the first one's error:
 
 1. method and path, content type, body parse (the HTTP app, :mod:`pytest_lwa.app`);
 2. ``grant_type`` present and supported;
-3. required parameters present and non-empty (``scope``; ``client_id`` unless HTTP Basic is used);
+3. the grant's required parameters present and non-empty, then ``client_id`` unless HTTP Basic is used;
 4. client authentication (body or HTTP Basic);
 5. the client's permission for the grant;
-6. every requested scope registered for the client.
+6. scopes (client credentials);
+7. the grant itself: refresh token, authorization code, device code pair.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ import hashlib
 import hmac
 import math
 import secrets
+import string
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
-from urllib.parse import unquote
+from typing import Any, Final, Literal
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from . import errors
 from .clock import ManualClock
-from .errors import BODY_STYLES, BodyStyle
-from .tokens import CLIENT_TOKEN, TokenClaims, TokenMinter
+from .errors import BODY_STYLES, BodyStyle, LwaError
+from .tokens import CLIENT_TOKEN, REFRESH_TOKEN, USER_TOKEN, TokenClaims, TokenMinter
 
 __all__ = [
     "CLIENT_CREDENTIALS_SCOPES",
@@ -39,6 +42,7 @@ __all__ = [
     "Authority",
     "Client",
     "Settings",
+    "User",
 ]
 
 #: Scopes a client-credentials ("grantless") token can carry, as Amazon documents them.
@@ -67,12 +71,20 @@ USER_SCOPES: Final[tuple[str, ...]] = (
     "cpc_advertising:campaign_management",
 )
 
-GRANT_TYPES: Final[tuple[str, ...]] = ("client_credentials",)
+GRANT_TYPES: Final[tuple[str, ...]] = ("client_credentials", "refresh_token", "authorization_code", "device_code")
 
 ISSUER: Final = "https://www.amazon.com"
 CLIENT_ID_PREFIX: Final = "amzn1.application-oa2-client."
 CLIENT_SECRET_PREFIX: Final = "amzn1.oa2-cs.v1."
 APP_ID_PREFIX: Final = "amzn1.application."
+USER_ID_PREFIX: Final = "amzn1.account."
+#: Authorization codes work once, within this many seconds of the server's clock.
+CODE_LIFETIME: Final = 300
+#: Device code pairs: lifetime and polling interval, in seconds of the server's clock.
+DEVICE_CODE_LIFETIME: Final = 600
+DEVICE_POLL_INTERVAL: Final = 30
+VERIFICATION_URI: Final = "https://amazon.com/us/code"
+_PKCE_VERIFIER_CHARS: Final = frozenset(string.ascii_letters + string.digits + "-._~")
 
 
 @dataclass(frozen=True)
@@ -87,34 +99,84 @@ class Settings:
     ``body_style``
         ``"classic"`` two-key error bodies (default) or ``"modern"`` ones with ``error_index`` and
         ``request_id``.
+    ``rotate_refresh_tokens``
+        ``False`` (default): a refresh hands back the same refresh token, as Amazon does. ``True``: each
+        refresh hands back a new one and the old one stops working.
     """
 
     expires_in: int = 3600
     json_body: bool = True
     body_style: BodyStyle = "classic"
+    rotate_refresh_tokens: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.expires_in, bool) or not isinstance(self.expires_in, int) or self.expires_in < 1:
             raise ValueError(f"expires_in must be a whole number of seconds >= 1, got {self.expires_in!r}")
-        if not isinstance(self.json_body, bool):
-            raise ValueError(f"json_body must be True or False, got {self.json_body!r}")
+        for name in ("json_body", "rotate_refresh_tokens"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.body_style not in BODY_STYLES:
             raise ValueError(f"body_style must be one of {', '.join(BODY_STYLES)}, got {self.body_style!r}")
 
 
 @dataclass(frozen=True)
 class Client:
-    """A registered LWA client (a security profile)."""
+    """A registered LWA client (a security profile).
+
+    ``scopes`` are what it may ask for with client credentials (and, besides :data:`USER_SCOPES`, what a
+    user may consent to for it); ``grants`` the grant types it may use; ``redirect_uris`` its allowed
+    return URLs; ``previous_secrets`` older secrets that still work until retired.
+    """
 
     client_id: str
     client_secret: str = field(repr=False)
-    scopes: tuple[str, ...]
+    scopes: tuple[str, ...] = CLIENT_CREDENTIALS_SCOPES
     grants: tuple[str, ...] = GRANT_TYPES
+    redirect_uris: tuple[str, ...] = ()
+    previous_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def app_id(self) -> str:
         """The ``amzn1.application.…`` id that tokeninfo reports for this client's tokens."""
         return app_id_for(self.client_id)
+
+    def accepts_secret(self, secret: str) -> bool:
+        """Whether ``secret`` is this client's secret or a not yet retired previous one (constant time)."""
+        given = secret.encode("utf-8")
+        matches = [hmac.compare_digest(given, s.encode("utf-8")) for s in (self.client_secret, *self.previous_secrets)]
+        return any(matches)
+
+
+@dataclass(frozen=True)
+class User:
+    """An Amazon customer who can consent to a client."""
+
+    user_id: str
+    name: str = "Test Customer"
+    email: str = "customer@example.com"
+    postal_code: str = "98109"
+
+
+@dataclass
+class _Code:
+    client_id: str
+    user_id: str
+    scope: str
+    redirect_uri: str | None
+    challenge: str | None
+    method: str | None
+    expires_at: float
+
+
+@dataclass
+class _DevicePair:
+    client_id: str
+    user_code: str
+    scope: str
+    expires_at: float
+    last_poll: float | None = None
+    state: Literal["pending", "approved", "denied"] = "pending"
+    user_id: str | None = None
 
 
 def app_id_for(client_id: str) -> str:
@@ -138,27 +200,62 @@ def _credential(value: str | None, what: str) -> str | None:
     return value
 
 
+def _random_letters(length: int, alphabet: str = string.ascii_uppercase + string.digits) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def pkce_challenge(verifier: str, method: str = "S256") -> str:
+    """The ``code_challenge`` for ``verifier`` (RFC 7636): ``S256`` or ``plain``."""
+    if method == "plain":
+        return verifier
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class _Grant:
+    required: tuple[str, ...]
+    handler: Callable[[Client, Mapping[str, str]], dict[str, Any]]
+    secret_required: Callable[[Mapping[str, str], str], bool]
+
+
 class Authority:
     """An in-memory Login With Amazon authorization server."""
 
     def __init__(self, settings: Settings | None = None, *, tick: bool = False) -> None:
         self._defaults = settings if settings is not None else Settings()
         self._tick = tick
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._grants: dict[str, _Grant] = {
+            "client_credentials": _Grant(("scope",), self._client_credentials, lambda params, client_id: True),
+            "refresh_token": _Grant(("refresh_token",), self._refresh, lambda params, client_id: True),
+            "authorization_code": _Grant(("code",), self._authorization_code, self._code_needs_secret),
+            "device_code": _Grant(("device_code", "user_code"), self._device_code, lambda params, client_id: False),
+        }
         self.reset()
 
     # --- state --------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every client and token, restore the default settings and start a new clock."""
+        """Forget every client, user, code and token; restore the default settings; start a new clock."""
         with self._lock:
             self.settings = self._defaults
             self.clock = ManualClock(tick=self._tick)
             self._minter = TokenMinter()
             self._clients: dict[str, Client] = {}
+            self._users: dict[str, User] = {}
+            self._codes: dict[str, _Code] = {}
+            self._pairs: dict[str, _DevicePair] = {}  # by device_code
+            self._user_codes: dict[str, str] = {}  # user_code -> device_code
+            self._revoked: set[bytes] = set()
+            self.default_user = self.add_user()
+            self._consent: tuple[User, bool] = (self.default_user, True)
 
     def configure(self, **changes: Any) -> Settings:
-        """Change settings (``expires_in``, ``json_body``, ``body_style``) until the next reset."""
+        """Change settings (see :class:`Settings`) until the next reset."""
         unknown = set(changes) - set(Settings.__dataclass_fields__)
         if unknown:
             known = ", ".join(Settings.__dataclass_fields__)
@@ -166,21 +263,33 @@ class Authority:
         self.settings = replace(self.settings, **changes)
         return self.settings
 
+    # --- clients --------------------------------------------------------------------------------
+
     def add_client(
         self,
         client_id: str | None = None,
         client_secret: str | None = None,
         scopes: Iterable[str] = CLIENT_CREDENTIALS_SCOPES,
+        *,
+        grants: Iterable[str] = GRANT_TYPES,
+        redirect_uris: Iterable[str] = (),
     ) -> Client:
         """Register a client; omitted credentials are generated in Amazon's formats.
 
-        ``scopes`` are the scopes the client may request with the ``client_credentials`` grant (default:
-        every documented client-credentials scope).
+        ``scopes``: what it may request with ``client_credentials`` (default: every documented
+        client-credentials scope). ``grants``: the grant types it may use (default: all).
+        ``redirect_uris``: its allowed return URLs for the authorize step.
         """
+        grant_list = _words(grants, "grants")
+        for grant in grant_list:
+            if grant not in GRANT_TYPES:
+                raise ValueError(f"unknown grant {grant!r}; grants are: {', '.join(GRANT_TYPES)}")
         client = Client(
             client_id=_credential(client_id, "client_id") or CLIENT_ID_PREFIX + secrets.token_hex(16),
             client_secret=_credential(client_secret, "client_secret") or CLIENT_SECRET_PREFIX + secrets.token_hex(32),
             scopes=_words(scopes, "scopes"),
+            grants=grant_list,
+            redirect_uris=_words(redirect_uris, "redirect_uris"),
         )
         with self._lock:
             if client.client_id in self._clients:
@@ -191,11 +300,10 @@ class Authority:
             self._clients[client.client_id] = client
         return client
 
-    def remove_client(self, client_id: str) -> None:
+    def remove_client(self, client: Client | str) -> None:
         """Unregister a client; its requests then fail with ``invalid_client``."""
         with self._lock:
-            if self._clients.pop(client_id, None) is None:
-                raise KeyError(f"no client with client_id {client_id!r} is registered")
+            del self._clients[self._client(client).client_id]
 
     @property
     def clients(self) -> list[Client]:
@@ -203,30 +311,275 @@ class Authority:
         with self._lock:
             return list(self._clients.values())
 
+    def _client(self, client: Client | str) -> Client:
+        client_id = client.client_id if isinstance(client, Client) else client
+        found = self._clients.get(client_id)
+        if found is None:
+            raise KeyError(f"no client with client_id {client_id!r} is registered; add_client() registers one")
+        return found
+
+    def rotate_secret(self, client: Client | str, new_secret: str | None = None) -> Client:
+        """Give a client a new secret; the old one keeps working until :meth:`retire_secret`.
+
+        Returns the updated client (its ``client_secret`` is the new one).
+        """
+        with self._lock:
+            current = self._client(client)
+            secret = _credential(new_secret, "new_secret") or CLIENT_SECRET_PREFIX + secrets.token_hex(32)
+            if secret == current.client_secret or secret in current.previous_secrets:
+                raise ValueError("new_secret must differ from the client's current and previous secrets")
+            updated = replace(
+                current, client_secret=secret, previous_secrets=(current.client_secret, *current.previous_secrets)
+            )
+            self._clients[updated.client_id] = updated
+            return updated
+
+    def retire_secret(self, client: Client | str, secret: str | None = None) -> Client:
+        """Stop accepting a previous secret (all previous ones when ``secret`` is omitted)."""
+        with self._lock:
+            current = self._client(client)
+            if secret is not None and secret not in current.previous_secrets:
+                hint = " (it is the current secret)" if secret == current.client_secret else ""
+                raise ValueError(f"that secret is not one of the client's previous secrets{hint}")
+            kept = tuple(s for s in current.previous_secrets if secret is not None and s != secret)
+            updated = replace(current, previous_secrets=kept)
+            self._clients[updated.client_id] = updated
+            return updated
+
+    # --- users --------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str | None = None,
+        *,
+        name: str = "Test Customer",
+        email: str = "customer@example.com",
+        postal_code: str = "98109",
+    ) -> User:
+        """Register an Amazon customer; ``user_id`` defaults to a new ``amzn1.account.…`` id."""
+        user = User(_credential(user_id, "user_id") or USER_ID_PREFIX + _random_letters(28), name, email, postal_code)
+        with self._lock:
+            if user.user_id in self._users:
+                raise ValueError(f"a user with user_id {user.user_id!r} is already registered")
+            self._users[user.user_id] = user
+        return user
+
+    @property
+    def users(self) -> list[User]:
+        with self._lock:
+            return list(self._users.values())
+
+    def _user(self, user: User | str | None) -> User:
+        if user is None:
+            return self.default_user
+        user_id = user.user_id if isinstance(user, User) else user
+        found = self._users.get(user_id)
+        if found is None:
+            raise KeyError(f"no user with user_id {user_id!r} is registered; add_user() registers one")
+        return found
+
+    def set_consent(self, user: User | str | None = None, *, granted: bool = True) -> None:
+        """Who answers the consent screen of ``GET /ap/oa`` from now on, and whether they agree.
+
+        ``set_consent(granted=False)`` makes the user deny: the redirect carries ``error=access_denied``.
+        """
+        self._consent = (self._user(user), granted)
+
+    # --- refresh tokens and revocation --------------------------------------------------------
+
+    def issue_refresh_token(
+        self, client: Client | str, scopes: Iterable[str] = ("profile",), user: User | str | None = None
+    ) -> str:
+        """A refresh token as if ``user`` (default: the default user) had consented to ``client``."""
+        return self._mint_refresh(
+            self._client(client).client_id, " ".join(_words(scopes, "scopes")), self._user(user).user_id
+        )
+
+    def _mint_refresh(self, client_id: str, scope: str, user_id: str) -> str:
+        return self._minter.mint(TokenClaims(REFRESH_TOKEN, client_id, scope, self.clock.now(), None, user_id))
+
+    def revoke(self, token: str) -> None:
+        """Make a refresh or access token stop working (access tokens issued earlier keep their expiry)."""
+        if self._minter.read(token) is None:
+            raise ValueError("that is not a token this server issued (or it was issued before the last reset)")
+        with self._lock:
+            self._revoked.add(_digest(token))
+
+    def _claims(self, token: str) -> TokenClaims | None:
+        """The claims of an unrevoked token this server issued."""
+        claims = self._minter.read(token)
+        if claims is None or _digest(token) in self._revoked:
+            return None
+        return claims
+
+    # --- authorization codes ------------------------------------------------------------------
+
+    def issue_authorization_code(
+        self,
+        client: Client | str,
+        scopes: Iterable[str] = ("profile",),
+        user: User | str | None = None,
+        *,
+        redirect_uri: str | None = None,
+        code_challenge: str | None = None,
+        code_challenge_method: str = "S256",
+    ) -> str:
+        """An authorization code as the authorize step would give it, skipping the browser."""
+        if code_challenge_method not in ("S256", "plain"):
+            raise ValueError("code_challenge_method must be 'S256' or 'plain'")
+        return self._new_code(
+            self._client(client).client_id,
+            " ".join(_words(scopes, "scopes")),
+            self._user(user),
+            redirect_uri,
+            code_challenge,
+            code_challenge_method if code_challenge is not None else None,
+        )
+
+    def _new_code(
+        self,
+        client_id: str,
+        scope: str,
+        user: User,
+        redirect_uri: str | None,
+        challenge: str | None,
+        method: str | None,
+    ) -> str:
+        now = self.clock.now()
+        code = _random_letters(20, string.ascii_letters)
+        with self._lock:
+            for stale in [c for c, record in self._codes.items() if record.expires_at <= now]:
+                del self._codes[stale]
+            self._codes[code] = _Code(
+                client_id, user.user_id, scope, redirect_uri, challenge, method, now + CODE_LIFETIME
+            )
+        return code
+
+    def authorize(self, params: Mapping[str, str]) -> str:
+        """The ``Location`` that ``GET /ap/oa`` redirects to (RFC 6749 section 4.1.2).
+
+        A missing or unknown ``client_id`` or a ``redirect_uri`` not registered for the client raises (the
+        app shows an error page instead of redirecting); every other error is sent to the redirect URI.
+        """
+        client = self._clients.get(params.get("client_id", ""))
+        if client is None:
+            raise errors.UNKNOWN_CLIENT_ID
+        given = params.get("redirect_uri")
+        if given:
+            if given not in client.redirect_uris:
+                raise errors.UNREGISTERED_REDIRECT_URI
+            target = given
+        elif len(client.redirect_uris) == 1:
+            target = client.redirect_uris[0]
+        else:
+            raise errors.UNREGISTERED_REDIRECT_URI
+        state = {"state": params["state"]} if "state" in params else {}
+        try:
+            code = self._authorize(client, params, given or None)
+        except LwaError as error:
+            return _add_query(target, {"error": error.error, "error_description": error.description, **state})
+        return _add_query(target, {"code": code, "scope": params["scope"], **state})
+
+    def _authorize(self, client: Client, params: Mapping[str, str], redirect_uri: str | None) -> str:
+        if params.get("response_type") != "code":
+            raise errors.UNSUPPORTED_RESPONSE_TYPE
+        if not params.get("scope"):
+            raise errors.missing_parameter("scope")
+        challenge = params.get("code_challenge") or None
+        method = params.get("code_challenge_method") or None
+        if challenge is None and method is not None:
+            raise errors.missing_parameter("code_challenge")
+        if challenge is not None:
+            method = method or "plain"  # RFC 7636 section 4.3
+            if method not in ("S256", "plain"):
+                raise errors.MALFORMED_REQUEST
+        if "authorization_code" not in client.grants:
+            raise errors.UNAUTHORIZED_CLIENT
+        self._check_user_scopes(client, params["scope"])
+        user, granted = self._consent
+        if not granted:
+            raise errors.ACCESS_DENIED
+        return self._new_code(client.client_id, params["scope"], user, redirect_uri, challenge, method)
+
+    @staticmethod
+    def _check_user_scopes(client: Client, scope: str) -> None:
+        requested = scope.split()
+        if not requested or any(s not in USER_SCOPES and s not in client.scopes for s in requested):
+            raise errors.INVALID_SCOPE
+
+    # --- device code pairs --------------------------------------------------------------------
+
+    def create_code_pair(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Answer ``POST /auth/o2/create/codepair``."""
+        if params.get("response_type") != "device_code":
+            raise errors.UNSUPPORTED_RESPONSE_TYPE
+        for name in ("client_id", "scope"):
+            if not params.get(name):
+                raise errors.missing_parameter(name)
+        client = self._clients.get(params["client_id"])
+        if client is None:
+            raise errors.INVALID_CLIENT
+        if "device_code" not in client.grants:
+            raise errors.UNAUTHORIZED_CLIENT
+        self._check_user_scopes(client, params["scope"])
+        now = self.clock.now()
+        device_code = secrets.token_urlsafe(27)
+        with self._lock:
+            for stale in [d for d, pair in self._pairs.items() if pair.expires_at <= now]:
+                del self._user_codes[self._pairs.pop(stale).user_code]
+            user_code = _random_letters(6)
+            while user_code in self._user_codes:
+                user_code = _random_letters(6)
+            self._pairs[device_code] = _DevicePair(
+                client.client_id, user_code, params["scope"], now + DEVICE_CODE_LIFETIME
+            )
+            self._user_codes[user_code] = device_code
+        return {
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": VERIFICATION_URI,
+            "expires_in": DEVICE_CODE_LIFETIME,
+            "interval": DEVICE_POLL_INTERVAL,
+        }
+
+    def approve_device(self, user_code: str, user: User | str | None = None) -> None:
+        """The user enters ``user_code`` and consents: the next poll gets tokens."""
+        self._decide_device(user_code, "approved", self._user(user))
+
+    def deny_device(self, user_code: str) -> None:
+        """The user enters ``user_code`` and refuses: the next poll gets ``access_denied``."""
+        self._decide_device(user_code, "denied", None)
+
+    def _decide_device(self, user_code: str, state: Literal["approved", "denied"], user: User | None) -> None:
+        with self._lock:
+            pair = self._pairs.get(self._user_codes.get(user_code, ""))
+            if pair is None or pair.expires_at <= self.clock.now():
+                raise KeyError(f"no live code pair with user_code {user_code!r}")
+            pair.state, pair.user_id = state, user.user_id if user is not None else None
+
     # --- the token endpoint -------------------------------------------------------------------
 
     def token(self, params: Mapping[str, str], authorization: str | None = None) -> dict[str, Any]:
         """Answer a token request's parameters (``authorization`` is its Authorization header)."""
         grant_type = params.get("grant_type", "")
-        if grant_type not in GRANT_TYPES:
+        grant = self._grants.get(grant_type)
+        if grant is None:
             raise errors.UNSUPPORTED_GRANT_TYPE
         basic = _basic_credentials(authorization)
-        for name in ("scope",) if basic is not None else ("scope", "client_id"):
+        for name in grant.required if basic is not None else (*grant.required, "client_id"):
             if not params.get(name):
                 raise errors.missing_parameter(name)
-        client = self._authenticate(params, basic)
+        client = self._authenticate(params, basic, grant.secret_required)
         if grant_type not in client.grants:
             raise errors.UNAUTHORIZED_CLIENT
-        scope = params["scope"]
-        requested = scope.split()
-        if not requested or any(s not in client.scopes for s in requested):
-            raise errors.INVALID_SCOPE
-        now = self.clock.now()
-        expires_in = self.settings.expires_in
-        token = self._minter.mint(TokenClaims(CLIENT_TOKEN, client.client_id, scope, now, now + expires_in))
-        return {"access_token": token, "scope": scope, "token_type": "bearer", "expires_in": expires_in}
+        return grant.handler(client, params)
 
-    def _authenticate(self, params: Mapping[str, str], basic: tuple[str, str] | bool | None) -> Client:
+    def _authenticate(
+        self,
+        params: Mapping[str, str],
+        basic: tuple[str, str] | bool | None,
+        secret_required: Callable[[Mapping[str, str], str], bool],
+    ) -> Client:
         """The client named by the request, if its secret is right; ``invalid_client`` otherwise.
 
         With HTTP Basic, body credentials, if any, must name the same client and secret.
@@ -241,26 +594,138 @@ class Authority:
         else:
             client_id, secret = params["client_id"], params.get("client_secret", "")
         client = self._clients.get(client_id)
-        if client is None or not hmac.compare_digest(secret.encode("utf-8"), client.client_secret.encode("utf-8")):
+        if client is None:
+            raise errors.INVALID_CLIENT
+        if (secret or secret_required(params, client_id)) and not client.accepts_secret(secret):
             raise errors.INVALID_CLIENT
         return client
 
+    def _client_credentials(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
+        scope = params["scope"]
+        requested = scope.split()
+        if not requested or any(s not in client.scopes for s in requested):
+            raise errors.INVALID_SCOPE
+        now = self.clock.now()
+        expires_in = self.settings.expires_in
+        token = self._minter.mint(TokenClaims(CLIENT_TOKEN, client.client_id, scope, now, now + expires_in))
+        return {"access_token": token, "scope": scope, "token_type": "bearer", "expires_in": expires_in}
+
+    def _user_tokens(self, client_id: str, scope: str, user_id: str, refresh_token: str) -> dict[str, Any]:
+        now = self.clock.now()
+        expires_in = self.settings.expires_in
+        access = self._minter.mint(TokenClaims(USER_TOKEN, client_id, scope, now, now + expires_in, user_id))
+        return {
+            "access_token": access,
+            "refresh_token": refresh_token,
+            "token_type": "bearer",
+            "expires_in": expires_in,
+        }
+
+    def _refresh(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
+        token = params["refresh_token"]
+        with self._lock:
+            claims = self._claims(token)
+            if claims is None or claims.prefix != REFRESH_TOKEN or claims.client_id != client.client_id:
+                raise errors.invalid_grant("refresh_token")
+            assert claims.user_id is not None  # refresh tokens are always a user's
+            if self.settings.rotate_refresh_tokens:
+                self._revoked.add(_digest(token))
+                token = self._mint_refresh(client.client_id, claims.scope, claims.user_id)
+        return self._user_tokens(client.client_id, claims.scope, claims.user_id, token)
+
+    def _code_needs_secret(self, params: Mapping[str, str], client_id: str) -> bool:
+        """A client may omit its secret when redeeming a code bound to a PKCE challenge."""
+        record = self._codes.get(params.get("code", ""))
+        return record is None or record.client_id != client_id or record.challenge is None
+
+    def _authorization_code(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
+        with self._lock:
+            record = self._codes.get(params["code"])
+            if record is None or record.client_id != client.client_id or record.expires_at <= self.clock.now():
+                raise errors.invalid_grant("code")
+            if record.redirect_uri is not None and params.get("redirect_uri") != record.redirect_uri:
+                raise errors.invalid_grant("code")
+            if record.challenge is not None:
+                verifier = params.get("code_verifier", "")
+                if not (43 <= len(verifier) <= 128 and set(verifier) <= _PKCE_VERIFIER_CHARS):
+                    raise errors.invalid_grant("code")
+                assert record.method is not None
+                if not hmac.compare_digest(pkce_challenge(verifier, record.method), record.challenge):
+                    raise errors.invalid_grant("code")
+            del self._codes[params["code"]]
+        refresh = self._mint_refresh(client.client_id, record.scope, record.user_id)
+        return self._user_tokens(client.client_id, record.scope, record.user_id, refresh)
+
+    def _device_code(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
+        now = self.clock.now()
+        with self._lock:
+            pair = self._pairs.get(params["device_code"])
+            if (
+                pair is None
+                or pair.client_id != client.client_id
+                or pair.user_code != params["user_code"]
+                or pair.expires_at <= now
+            ):
+                raise errors.INVALID_CODE_PAIR
+            last_poll, pair.last_poll = pair.last_poll, now
+            if last_poll is not None and now - last_poll < DEVICE_POLL_INTERVAL:
+                raise errors.SLOW_DOWN
+            if pair.state == "pending":
+                raise errors.AUTHORIZATION_PENDING
+            del self._pairs[params["device_code"]]
+            del self._user_codes[pair.user_code]
+        if pair.state == "denied" or pair.user_id is None:
+            raise errors.ACCESS_DENIED
+        refresh = self._mint_refresh(client.client_id, pair.scope, pair.user_id)
+        return self._user_tokens(client.client_id, pair.scope, pair.user_id, refresh)
+
     # --- token checks for the API side --------------------------------------------------------
+
+    def _access_claims(self, access_token: str) -> TokenClaims:
+        claims = self._claims(access_token)
+        if (
+            claims is None
+            or claims.prefix == REFRESH_TOKEN
+            or claims.expires_at is None
+            or claims.expires_at <= self.clock.now()
+        ):
+            raise errors.INVALID_TOKEN
+        return claims
 
     def tokeninfo(self, access_token: str) -> dict[str, Any]:
         """What ``GET /auth/o2/tokeninfo`` answers for a live access token; ``invalid_token`` otherwise."""
-        claims = self._minter.read(access_token)
-        now = self.clock.now()
-        if claims is None or claims.expires_at is None or claims.expires_at <= now:
-            raise errors.INVALID_TOKEN
+        claims = self._access_claims(access_token)
+        assert claims.expires_at is not None
         info: dict[str, Any] = {"aud": claims.client_id}
         if claims.user_id is not None:
             info["user_id"] = claims.user_id
         info["iss"] = ISSUER
-        info["exp"] = math.ceil(claims.expires_at - now)
+        info["exp"] = math.ceil(claims.expires_at - self.clock.now())
         info["app_id"] = app_id_for(claims.client_id)
         info["iat"] = int(claims.issued_at)
         return info
+
+    def profile(self, access_token: str) -> dict[str, Any]:
+        """What ``GET /user/profile`` answers: the fields the token's scopes allow."""
+        claims = self._access_claims(access_token)
+        scopes = set(claims.scopes)
+        if claims.user_id is None or not scopes & {"profile", "profile:user_id", "postal_code"}:
+            raise errors.INSUFFICIENT_SCOPE
+        user = self._users.get(claims.user_id) or User(claims.user_id)
+        answer: dict[str, Any] = {"user_id": user.user_id}
+        if "profile" in scopes:
+            answer["name"] = user.name
+            answer["email"] = user.email
+        if "postal_code" in scopes:
+            answer["postal_code"] = user.postal_code
+        return answer
+
+
+def _add_query(uri: str, params: Mapping[str, str]) -> str:
+    """``uri`` with ``params`` appended to its query, keeping what it had."""
+    parts = urlsplit(uri)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *params.items()])
+    return urlunsplit(parts._replace(query=query))
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | bool | None:

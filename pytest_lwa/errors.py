@@ -81,7 +81,23 @@ MALFORMED_REQUEST: Final = LwaError(400, "invalid_request", "Malformed request")
 UNAUTHORIZED_CLIENT: Final = LwaError(400, "unauthorized_client", "Not authorized for requested operation")
 INVALID_TOKEN: Final = LwaError(400, "invalid_token", "The request has an invalid parameter : access_token")
 
+# Device flow (LWA for devices); the error codes are documented, their descriptions are the mock's choice.
+AUTHORIZATION_PENDING: Final = LwaError(400, "authorization_pending", "The user has not yet approved the code pair")
+SLOW_DOWN: Final = LwaError(400, "slow_down", "The client is polling faster than the interval allows")
+INVALID_CODE_PAIR: Final = LwaError(400, "invalid_code_pair", "The code pair is unknown or has expired")
+ACCESS_DENIED: Final = LwaError(400, "access_denied", "The user denied the request")
+
 # The mock's own choices: nothing public shows what Amazon answers for these.
+UNSUPPORTED_RESPONSE_TYPE: Final = LwaError(
+    400, "unsupported_response_type", "The response type is not supported by the authorization server"
+)
+UNKNOWN_CLIENT_ID: Final = LwaError(400, "invalid_client", "The client_id is missing or unknown")
+UNREGISTERED_REDIRECT_URI: Final = LwaError(
+    400, "invalid_request", "The redirect_uri is missing or not registered for this client"
+)
+INSUFFICIENT_SCOPE: Final = LwaError(
+    403, "insufficient_scope", "The access token does not grant access to the customer profile"
+)
 NOT_FOUND: Final = LwaError(404, "not_found", "The requested URL was not found on the server")
 METHOD_NOT_ALLOWED: Final = LwaError(405, "method_not_allowed", "The method is not allowed for the requested URL")
 REQUEST_TOO_LARGE: Final = LwaError(413, "invalid_request", "The request body is too large")

@@ -168,3 +168,13 @@ def test_unparsable_request_line_gets_json(lwa_server: LwaServer) -> None:
     assert head.startswith(b"HTTP/1.1 505")
     assert b"Content-Type: application/json" in head
     assert body == b'{"error_description":"Malformed request","error":"invalid_request"}'
+
+
+def test_public_names_resolve() -> None:
+    import pytest_lwa
+
+    for name in pytest_lwa.__all__:
+        assert getattr(pytest_lwa, name) is not None
+    assert set(pytest_lwa.__all__) <= set(dir(pytest_lwa))
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        _ = pytest_lwa.nope  # type: ignore[attr-defined]
