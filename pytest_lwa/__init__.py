@@ -17,12 +17,16 @@ if TYPE_CHECKING:
         Authority,
         Client,
         Settings,
+        TokenRejected,
         User,
         pkce_challenge,
     )
     from .clock import ManualClock
     from .errors import LwaError
+    from .faults import Fault
+    from .recording import RecordedRequest
     from .server import LwaServer
+    from .tokens import TokenClaims
 
 __all__ = [
     "CLIENT_CREDENTIALS_SCOPES",
@@ -30,10 +34,14 @@ __all__ = [
     "USER_SCOPES",
     "Authority",
     "Client",
+    "Fault",
     "LwaError",
     "LwaServer",
     "ManualClock",
+    "RecordedRequest",
     "Settings",
+    "TokenClaims",
+    "TokenRejected",
     "User",
     "pkce_challenge",
 ]
@@ -48,6 +56,10 @@ _HOMES = {
     "Client": "authority",
     "Settings": "authority",
     "ManualClock": "clock",
+    "TokenRejected": "authority",
+    "Fault": "faults",
+    "RecordedRequest": "recording",
+    "TokenClaims": "tokens",
     "LwaError": "errors",
     "LwaServer": "server",
 }

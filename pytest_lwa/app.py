@@ -7,10 +7,15 @@ Nothing the client sends can make it answer HTML or a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
@@ -18,7 +23,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from . import errors
+from .authority import basic_credentials
 from .errors import LwaError
+from .faults import Fault, FaultQueue
+from .recording import RecordedRequest, parse_answer, redact_headers, redact_params
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -35,19 +43,26 @@ JSON: Final = "application/json"
 
 logger = logging.getLogger("pytest_lwa")
 
-Handler = Callable[[Request], "dict[str, Any] | Response"]
+Handler = Callable[["LwaRequest"], "dict[str, Any] | Response"]
+NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: routes whose parameters come in the body
+BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
 
 
 class LwaRequest(Request):
     max_content_length = MAX_BODY_BYTES
+    #: the parsed body parameters, or the error parsing them gave (parsed once per request)
+    parsed: dict[str, str] | LwaError | None = None
 
 
 class LwaApp:
-    """Serves one :class:`~pytest_lwa.authority.Authority` over HTTP."""
+    """Serves one :class:`~pytest_lwa.authority.Authority` over HTTP, with faults and a request log."""
 
-    def __init__(self, authority: Authority) -> None:
+    def __init__(self, authority: Authority, log_size: int | None = None) -> None:
         self.authority = authority
         self.errors: list[BaseException] = []
+        self.faults = FaultQueue()
+        self.log: deque[RecordedRequest] = deque(maxlen=log_size)
         # lower-cased path -> (method, handler); the /auth/o2 paths match in any case, as Amazon's do.
         self.routes: dict[str, tuple[str, Handler]] = {
             "/auth/o2/token": ("POST", self._token),
@@ -57,32 +72,87 @@ class LwaApp:
             "/ap/oa": ("GET", self._authorize),
         }
 
+    def reset(self) -> None:
+        self.errors.clear()
+        self.faults.clear()
+        self.log.clear()
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = LwaRequest(environ)
         request_id = str(uuid.uuid4())
-        headers = {"x-amzn-RequestId": request_id, "Cache-Control": "no-store", "Pragma": "no-cache"}
-        response: Response | None = None
+        seen = self._record(request)
+        fault = None
         try:
-            answer = self._dispatch(request)
-            if isinstance(answer, Response):
-                response = answer
+            fault = self.faults.take(seen)
+            if fault is not None and fault.delay:
+                time.sleep(fault.delay)
+            if fault is not None and fault.kind == "drop":
+                self.log.append(replace(seen, fault=fault.describe()))
+                _close(environ)
+                raise ConnectionAbortedError("pytest-lwa fault: connection closed without an answer")
+            if fault is not None and fault.kind in ("error", "raw"):
+                response = self._fault_response(fault, request_id)
             else:
-                status, body = 200, _compact(answer)
-        except LwaError as error:
-            status, body = error.status, error.body(self.authority.settings.body_style, request_id)
-            if error is errors.METHOD_NOT_ALLOWED:
-                headers["Allow"] = self.routes[request.path.lower()][0]
+                response = self._answer(request, request_id)
+        except ConnectionAbortedError:
+            raise  # werkzeug closes the connection quietly
         except Exception as exc:  # answered as JSON and kept for the test to see
             logger.exception("pytest-lwa: unexpected error answering %s %s", request.method, request.path)
             self.errors.append(exc)
-            status = errors.SERVER_ERROR.status
-            body = errors.SERVER_ERROR.body(self.authority.settings.body_style, request_id)
-        if response is None:
-            response = Response(body, status=status, content_type=JSON)
-        response.headers.update(headers)
+            response = self._error_response(errors.SERVER_ERROR, request_id)
+        response.headers["x-amzn-RequestId"] = request_id
+        answer = parse_answer(response.get_data())
+        self.log.append(
+            replace(seen, status=response.status_code, answer=answer, fault=fault.describe() if fault else None)
+        )
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> dict[str, Any] | Response:
+    def _answer(self, request: LwaRequest, request_id: str) -> Response:
+        try:
+            answer = self._dispatch(request)
+        except LwaError as error:
+            response = self._error_response(error, request_id)
+            if error is errors.METHOD_NOT_ALLOWED:
+                response.headers["Allow"] = self.routes[request.path.lower()][0]
+            return response
+        response = answer if isinstance(answer, Response) else Response(_compact(answer), status=200, content_type=JSON)
+        response.headers.update(NO_STORE)
+        return response
+
+    def _error_response(self, error: LwaError, request_id: str, status: int | None = None) -> Response:
+        body = error.body(self.authority.settings.body_style, request_id)
+        return Response(body, status=status or error.status, headers=NO_STORE, content_type=JSON)
+
+    def _fault_response(self, fault: Fault, request_id: str) -> Response:
+        if fault.error is not None:
+            response = self._error_response(fault.error, request_id, fault.status)
+        else:
+            content_type = fault.headers.get("Content-Type", JSON)
+            response = Response(fault.body, status=fault.status, content_type=content_type)
+        response.headers.update(fault.headers)
+        return response
+
+    def _record(self, request: LwaRequest) -> RecordedRequest:
+        """The request as the log and fault predicates see it, parsed leniently, secrets redacted."""
+        if request.method == "POST" and request.path.lower() in BODY_ROUTES:
+            parsed = self._body_params(request, lenient=True)
+        else:
+            try:
+                parsed = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
+            except LwaError:
+                parsed = {}
+        basic = basic_credentials(request.headers.get("Authorization"))
+        return RecordedRequest(
+            method=request.method,
+            path=request.path,
+            content_type=request.headers.get("Content-Type", ""),
+            headers=redact_headers(request.headers.items()),
+            params=redact_params(parsed),
+            time=self.authority.clock.now(),
+            client_id=parsed.get("client_id") or (basic[0] if isinstance(basic, tuple) else None),
+        )
+
+    def _dispatch(self, request: LwaRequest) -> dict[str, Any] | Response:
         route = self.routes.get(request.path.lower())
         if route is None:
             raise errors.NOT_FOUND
@@ -93,10 +163,10 @@ class LwaApp:
 
     # --- endpoints ----------------------------------------------------------------------------
 
-    def _token(self, request: Request) -> dict[str, Any]:
+    def _token(self, request: LwaRequest) -> dict[str, Any]:
         return self.authority.token(self._body_params(request), request.headers.get("Authorization"))
 
-    def _codepair(self, request: Request) -> dict[str, Any]:
+    def _codepair(self, request: LwaRequest) -> dict[str, Any]:
         return self.authority.create_code_pair(self._body_params(request))
 
     def _tokeninfo(self, request: Request) -> dict[str, Any]:
@@ -119,13 +189,34 @@ class LwaApp:
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def _body_params(self, request: Request) -> dict[str, str]:
+    def _body_params(self, request: LwaRequest, lenient: bool = False) -> dict[str, str]:
+        """The body's parameters; raises the error a bad body gets (or, ``lenient``, returns ``{}``)."""
+        if request.parsed is None:
+            try:
+                request.parsed = self._parse_body(request)
+            except LwaError as error:
+                request.parsed = error
+        if isinstance(request.parsed, LwaError):
+            if lenient:
+                return {}
+            raise request.parsed
+        return request.parsed
+
+    def _parse_body(self, request: Request) -> dict[str, str]:
         mimetype = request.mimetype  # lower-cased, parameters such as charset removed
         if mimetype == FORM:
             return _form_params(_read_body(request), unparseable=errors.UNSUPPORTED_GRANT_TYPE)
         if mimetype == JSON and self.authority.settings.json_body:
             return _json_params(_read_body(request))
         raise errors.UNSUPPORTED_CONTENT_TYPE
+
+
+def _close(environ: WSGIEnvironment) -> None:
+    """Shut the client's connection down (werkzeug's server puts its socket in the environ)."""
+    connection = environ.get("werkzeug.socket")
+    if isinstance(connection, socket.socket):
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def _query_token(request: Request) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "Authority",
     "Client",
     "Settings",
+    "TokenRejected",
     "User",
 ]
 
@@ -213,6 +214,15 @@ def pkce_challenge(verifier: str, method: str = "S256") -> str:
     if method == "plain":
         return verifier
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+class TokenRejected(Exception):
+    """:meth:`Authority.verify` refused a token; ``reason`` says why in one word."""
+
+    def __init__(self, reason: Literal["missing", "invalid", "revoked", "expired", "insufficient_scope"], detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -565,7 +575,7 @@ class Authority:
         grant = self._grants.get(grant_type)
         if grant is None:
             raise errors.UNSUPPORTED_GRANT_TYPE
-        basic = _basic_credentials(authorization)
+        basic = basic_credentials(authorization)
         for name in grant.required if basic is not None else (*grant.required, "client_id"):
             if not params.get(name):
                 raise errors.missing_parameter(name)
@@ -692,6 +702,30 @@ class Authority:
             raise errors.INVALID_TOKEN
         return claims
 
+    def verify(self, token: str, scopes: Iterable[str] = ()) -> TokenClaims:
+        """What a resource server would check: the claims of a live access token carrying ``scopes``.
+
+        Raises :class:`TokenRejected` whose ``reason`` is ``"missing"``, ``"invalid"`` (not an access
+        token this server issued), ``"revoked"``, ``"expired"`` or ``"insufficient_scope"``.
+        """
+        wanted = _words(scopes, "scopes")
+        if not token:
+            raise TokenRejected("missing", "no access token was given")
+        claims = self._minter.read(token)
+        if claims is None or claims.prefix == REFRESH_TOKEN or claims.expires_at is None:
+            raise TokenRejected("invalid", "not an access token this server issued (or issued before a reset)")
+        if _digest(token) in self._revoked:
+            raise TokenRejected("revoked", "the access token was revoked")
+        now = self.clock.now()
+        if claims.expires_at <= now:
+            raise TokenRejected("expired", f"the access token expired {now - claims.expires_at:g} s ago (server clock)")
+        missing = [s for s in wanted if s not in claims.scopes]
+        if missing:
+            raise TokenRejected(
+                "insufficient_scope", f"the access token lacks scope(s) {' '.join(missing)}; it has {claims.scope!r}"
+            )
+        return claims
+
     def tokeninfo(self, access_token: str) -> dict[str, Any]:
         """What ``GET /auth/o2/tokeninfo`` answers for a live access token; ``invalid_token`` otherwise."""
         claims = self._access_claims(access_token)
@@ -728,7 +762,7 @@ def _add_query(uri: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def _basic_credentials(authorization: str | None) -> tuple[str, str] | bool | None:
+def basic_credentials(authorization: str | None) -> tuple[str, str] | bool | None:
     """``(client_id, secret)`` from an HTTP Basic header; ``None`` without one; ``False`` if malformed.
 
     Both parts are percent-decoded, as RFC 6749 section 2.3.1 asks clients to encode them.

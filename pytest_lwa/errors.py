@@ -102,6 +102,10 @@ NOT_FOUND: Final = LwaError(404, "not_found", "The requested URL was not found o
 METHOD_NOT_ALLOWED: Final = LwaError(405, "method_not_allowed", "The method is not allowed for the requested URL")
 REQUEST_TOO_LARGE: Final = LwaError(413, "invalid_request", "The request body is too large")
 SERVER_ERROR: Final = LwaError(500, "server_error", "The authorization server encountered an unexpected condition")
+TEMPORARILY_UNAVAILABLE: Final = LwaError(
+    503, "temporarily_unavailable", "The authorization server is temporarily unavailable"
+)
+TOO_MANY_REQUESTS: Final = LwaError(429, "too_many_requests", "The request rate is too high")
 
 
 def missing_parameter(name: str) -> LwaError:

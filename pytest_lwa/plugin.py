@@ -1,17 +1,88 @@
-"""The pytest plugin: the ``lwa_server`` fixture and its settings.
+"""The pytest plugin: the ``lwa_server`` fixture, the ``lwa`` marker and their options.
 
 Only pytest is imported here; the server is imported when a test first asks for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
 if TYPE_CHECKING:
     from .server import LwaServer
+
+#: settings the marker, the command line and the ini file can give, and how to read their text
+SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_tokens")
+MARKER_ONLY: Final = ("clients", "teardown_checks")
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lwa", "Login With Amazon mock (pytest-lwa)")
+    group.addoption("--lwa-expires-in", type=int, metavar="SECONDS", help="access-token lifetime (default 3600)")
+    group.addoption("--lwa-body-style", choices=("classic", "modern"), help="error body style (default classic)")
+    group.addoption(
+        "--lwa-json-body", choices=("yes", "no"), help="accept application/json token requests (default yes)"
+    )
+    parser.addini("lwa_expires_in", "pytest-lwa: access-token lifetime in seconds (default 3600)")
+    parser.addini("lwa_body_style", "pytest-lwa: error body style, classic or modern (default classic)")
+    parser.addini("lwa_json_body", "pytest-lwa: accept application/json token requests, true or false (default true)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "lwa(expires_in=, body_style=, json_body=, rotate_refresh_tokens=, clients=[{...}], teardown_checks=True):"
+        " settings and pre-registered clients of this test's lwa_server",
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+def _configured(config: pytest.Config) -> dict[str, Any]:
+    """Settings from the ini file, overridden by the command line."""
+    settings: dict[str, Any] = {}
+    expires_in = config.getini("lwa_expires_in")
+    if expires_in:
+        try:
+            settings["expires_in"] = int(expires_in)
+        except ValueError:
+            raise pytest.UsageError(f"ini option lwa_expires_in must be a whole number, got {expires_in!r}") from None
+    if config.getini("lwa_body_style"):
+        settings["body_style"] = config.getini("lwa_body_style")
+    json_body = str(config.getini("lwa_json_body")).strip().lower()
+    if json_body:
+        if json_body not in ("true", "false"):
+            raise pytest.UsageError(f"ini option lwa_json_body must be true or false, got {json_body!r}")
+        settings["json_body"] = json_body == "true"
+    for option, name in (("lwa_expires_in", "expires_in"), ("lwa_body_style", "body_style")):
+        if config.getoption(option) is not None:
+            settings[name] = config.getoption(option)
+    if config.getoption("lwa_json_body") is not None:
+        settings["json_body"] = config.getoption("lwa_json_body") == "yes"
+    return settings
+
+
+def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("lwa"))):  # the closest marker wins
+        if marker.args:
+            raise TypeError("@pytest.mark.lwa takes keyword arguments only, e.g. @pytest.mark.lwa(expires_in=60)")
+        merged.update(marker.kwargs)
+    unknown = set(merged) - set(SETTINGS) - set(MARKER_ONLY)
+    if unknown:
+        known = ", ".join((*SETTINGS, *MARKER_ONLY))
+        raise TypeError(f"@pytest.mark.lwa got unknown argument(s) {', '.join(sorted(unknown))}; it takes: {known}")
+    return merged
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +102,31 @@ def lwa_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[L
 
 
 @pytest.fixture
-def lwa_server(lwa_session_server: LwaServer) -> Iterator[LwaServer]:
+def lwa_server(request: pytest.FixtureRequest, lwa_session_server: LwaServer) -> Iterator[LwaServer]:
     """A fake Login With Amazon server, empty and with default settings for this test."""
-    lwa_session_server.reset()
-    yield lwa_session_server
-    lwa_session_server.reset()
+    server = lwa_session_server
+    server.reset()
+    marker = _marker(request)
+    server.configure(**{**_configured(request.config), **{k: v for k, v in marker.items() if k in SETTINGS}})
+    for spec in marker.get("clients", ()):
+        server.add_client(**spec)
+    try:
+        yield server
+        if marker.get("teardown_checks", True):
+            _check(request, server)
+    finally:
+        server.reset()
+
+
+def _check(request: pytest.FixtureRequest, server: LwaServer) -> None:
+    """Fail the test for faults it queued but never triggered, or errors inside the server thread."""
+    reports = request.node.stash.get(_REPORTS, {})
+    if any(report.failed for report in reports.values()):
+        return  # the test's own failure says more
+    problems = [f"queued fault never used: {fault.describe()}" for fault in server.pending_faults]
+    problems += [f"the server failed inside its thread: {error!r}" for error in server.app.errors]
+    if problems:
+        pytest.fail(
+            "lwa_server: " + "\n".join(problems) + "\n(@pytest.mark.lwa(teardown_checks=False) turns this check off)",
+            pytrace=False,
+        )

@@ -6,15 +6,18 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import errors
 from .app import LwaApp
 from .authority import Authority, Settings
-from .errors import BodyStyle
+from .errors import BodyStyle, LwaError
+from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
+from .recording import RecordedRequest
 
 __all__ = ["LwaServer"]
 
@@ -40,6 +43,29 @@ class _RequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+_CRITERIA: Final = ("grant_type", "client_id", "scope", "auth_method", "content_type", "status")
+
+
+def _criteria(criteria: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(criteria) - set(_CRITERIA)
+    if unknown:
+        raise TypeError(f"unknown criteria {', '.join(sorted(unknown))}; criteria are: {', '.join(_CRITERIA)}")
+    return dict(criteria)
+
+
+def _mismatches(record: RecordedRequest, checks: Mapping[str, Any]) -> list[str]:
+    """Why ``record`` does not match ``checks`` (empty when it does)."""
+    actual = {
+        "grant_type": record.grant_type,
+        "client_id": record.client_id,
+        "scope": record.params.get("scope"),
+        "auth_method": record.auth_method,
+        "content_type": record.content_type.split(";")[0].strip().lower(),
+        "status": record.status,
+    }
+    return [f"{name} is {actual[name]!r}, not {wanted!r}" for name, wanted in checks.items() if actual[name] != wanted]
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -79,8 +105,9 @@ class LwaServer(Authority):
         body_style: BodyStyle = "classic",
         ssl_context: ssl.SSLContext | None = None,
         tick: bool = False,
+        log_size: int | None = None,
     ) -> None:
-        self.app = LwaApp(self)  # before the authority's first reset, which clears its errors
+        self.app = LwaApp(self, log_size)  # before the authority's first reset, which resets the app too
         super().__init__(Settings(expires_in=expires_in, json_body=json_body, body_style=body_style), tick=tick)
         self.host = host
         self._port = port
@@ -152,9 +179,119 @@ class LwaServer(Authority):
         self._server = self._thread = None
 
     def reset(self) -> None:
-        """Forget every client, token and recorded error; restore settings; start a new clock."""
+        """Forget clients, users, tokens, faults, the request log and recorded errors; restore the
+        constructor's settings; start a new clock."""
         super().reset()
-        self.app.errors.clear()
+        self.app.reset()
+
+    # --- faults -------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        error: str = "server_error",
+        status: int | None = None,
+        times: int = 1,
+        *,
+        description: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        path: str | None = TOKEN_PATH,
+        when: Predicate | None = None,
+        nth: int = 1,
+    ) -> Fault:
+        """Answer the next matching request(s) with an LWA error body instead of the real answer.
+
+        ``error`` is an LWA error code (``server_error``, ``temporarily_unavailable``, ``invalid_client``,
+        ``invalid_grant``, …); its status and description come from the catalogue unless given. The body
+        follows the server's body style. ``path=None`` matches every route; ``when`` is a predicate on the
+        :class:`~pytest_lwa.recording.RecordedRequest`; ``nth=3`` lets two matching requests through first.
+        """
+        known = CATALOGUE.get(error)
+        if known is None and description is None:
+            raise ValueError(
+                f"{error!r} is not in the error catalogue ({', '.join(CATALOGUE)}); pass description= to use it"
+            )
+        lwa_error = LwaError(
+            status or (known.status if known else 400), error, description or (known.description if known else "")
+        )
+        return self.app.faults.add(
+            Fault("error", error=lwa_error, status=lwa_error.status, headers=dict(headers or {}), times=times,
+                  path=path, when=when, nth=nth)
+        )  # fmt: skip
+
+    def throttle_next(self, retry_after: int = 1, times: int = 1, **match: Any) -> Fault:
+        """Answer ``429 too_many_requests`` with ``Retry-After: <retry_after>``."""
+        return self.fail_next("too_many_requests", times=times, headers={"Retry-After": str(retry_after)}, **match)
+
+    def respond_next(
+        self,
+        status: int,
+        body: bytes | str = b"",
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
+        **match: Any,
+    ) -> Fault:
+        """Answer with exactly this status, body and headers: an HTML 502 page, a truncated JSON body…
+
+        ``Content-Type`` defaults to ``application/json``.
+        """
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        return self.app.faults.add(
+            Fault("raw", status=status, body=raw, headers=dict(headers or {}), times=times, **match)
+        )
+
+    def delay_next(self, seconds: float, times: int = 1, **match: Any) -> Fault:
+        """Wait ``seconds`` of real time, then answer normally (for client timeouts)."""
+        return self.app.faults.add(Fault("delay", delay=seconds, times=times, **match))
+
+    def drop_next(self, times: int = 1, **match: Any) -> Fault:
+        """Close the connection without any answer."""
+        return self.app.faults.add(Fault("drop", times=times, **match))
+
+    @property
+    def pending_faults(self) -> list[Fault]:
+        """Queued faults not yet spent."""
+        return self.app.faults.pending
+
+    # --- the request log ----------------------------------------------------------------------
+
+    @property
+    def request_log(self) -> list[RecordedRequest]:
+        """Every request this server saw since the last reset, oldest first, secrets redacted."""
+        return list(self.app.log)
+
+    def token_requests(self, **criteria: Any) -> list[RecordedRequest]:
+        """The logged ``POST /auth/o2/token`` requests matching ``criteria`` (see :meth:`assert_token_requests`)."""
+        checks = _criteria(criteria)
+        return [r for r in self.request_log if r.is_token_request and not _mismatches(r, checks)]
+
+    def assert_token_requests(self, count: int | None = None, **criteria: Any) -> list[RecordedRequest]:
+        """Assert how many token requests matched ``criteria`` (at least one when ``count`` is None).
+
+        Criteria: ``grant_type``, ``client_id``, ``scope`` (the string sent), ``auth_method`` (``"basic"``,
+        ``"body"``, ``"none"``), ``content_type`` (media type), ``status``. On failure the message lists the
+        token requests seen and why each did not match.
+        """
+        checks = _criteria(criteria)
+        seen = [r for r in self.request_log if r.is_token_request]
+        matched = [r for r in seen if not _mismatches(r, checks)]
+        if (count is None and matched) or len(matched) == count:
+            return matched
+        wanted = "at least 1" if count is None else str(count)
+        described = ", ".join(f"{k}={v!r}" for k, v in checks.items())
+        lines = [
+            f"expected {wanted} token request(s){' with ' + described if described else ''}; {len(matched)} matched."
+        ]
+        if not seen:
+            lines.append("No token requests were seen.")
+        else:
+            lines.append(f"Token requests seen ({len(seen)}):")
+            for number, record in enumerate(seen, 1):
+                lines.append(f"  {number}. {record.describe()}")
+                lines.extend(f"       {why}" for why in _mismatches(record, checks))
+        others = len(self.app.log) - len(seen)
+        if others:
+            lines.append(f"({others} other request(s) not shown; see lwa_server.request_log)")
+        raise AssertionError("\n".join(lines))
 
     def __enter__(self) -> LwaServer:
         self.start()

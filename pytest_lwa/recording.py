@@ -1,0 +1,93 @@
+"""The request log: what the server saw and what it answered, with secrets redacted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+__all__ = ["REDACTED", "RecordedRequest"]
+
+REDACTED: Final = "***"
+#: Parameters whose values never reach the log.
+SECRET_PARAMS: Final = frozenset({"client_secret", "code_verifier", "password"})
+
+AuthMethod = Literal["basic", "body", "none"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server saw it, and the answer it gave.
+
+    ``params`` are the parsed body (token and codepair endpoints) or query parameters, with
+    ``client_secret`` and ``code_verifier`` redacted; ``headers`` have the credentials of
+    ``Authorization`` redacted. ``client_id`` is the client named by the body or the HTTP Basic header;
+    ``time`` is the server clock's. ``status`` and ``answer`` are filled in once the server has answered
+    (``status`` is 0 when a fault closed the connection without an answer).
+    """
+
+    method: str
+    path: str
+    content_type: str
+    headers: Mapping[str, str]
+    params: Mapping[str, str]
+    time: float
+    client_id: str | None = None
+    status: int = 0
+    answer: Any = None
+    fault: str | None = None
+
+    @property
+    def grant_type(self) -> str | None:
+        return self.params.get("grant_type")
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(self.params.get("scope", "").split())
+
+    @property
+    def auth_method(self) -> AuthMethod:
+        """How the client authenticated: ``"basic"``, ``"body"`` (a ``client_secret`` field) or ``"none"``."""
+        if self.headers.get("Authorization", "").lower().startswith("basic "):
+            return "basic"
+        return "body" if "client_secret" in self.params else "none"
+
+    @property
+    def is_token_request(self) -> bool:
+        return self.path.lower() == "/auth/o2/token" and self.method == "POST"
+
+    def describe(self) -> str:
+        """One line, secrets redacted: ``POST /auth/o2/token grant_type=… client_id=… -> 200``."""
+        fields = " ".join(f"{k}={v}" for k, v in self.params.items())
+        auth = f" auth={self.auth_method}" if self.is_token_request else ""
+        answer = "no answer" if self.status == 0 else str(self.status)
+        if isinstance(self.answer, Mapping) and "error" in self.answer:
+            answer += f" {self.answer['error']}"
+        fault = f" (fault: {self.fault})" if self.fault else ""
+        return f"{self.method} {self.path} {fields}{auth} -> {answer}{fault}".replace("  ", " ")
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def redact_params(params: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k in SECRET_PARAMS else v) for k, v in params.items()}
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    redacted: dict[str, str] = {}
+    for name, value in headers:
+        if name.lower() in ("authorization", "x-amz-access-token"):
+            scheme, _, credentials = value.partition(" ")
+            value = f"{scheme} {REDACTED}" if credentials else REDACTED
+        redacted[name] = value
+    return redacted
+
+
+def parse_answer(body: bytes) -> Any:
+    """The answer as JSON when it is JSON, else the raw bytes."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
