@@ -26,7 +26,7 @@ from . import errors
 from .authority import basic_credentials
 from .errors import LwaError
 from .faults import Fault, FaultQueue
-from .recording import RecordedRequest, parse_answer, redact_headers, redact_params
+from .recording import RecordedRequest, access_log, parse_answer, redact_headers, redact_params
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -87,7 +87,8 @@ class LwaApp:
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
             if fault is not None and fault.kind == "drop":
-                self.log.append(replace(seen, fault=fault.describe()))
+                self.log.append(record := replace(seen, fault=fault.describe()))
+                access_log.info("%s", record)
                 _close(environ)
                 raise ConnectionAbortedError("pytest-lwa fault: connection closed without an answer")
             if fault is not None and fault.kind in ("error", "raw"):
@@ -102,9 +103,9 @@ class LwaApp:
             response = self._error_response(errors.SERVER_ERROR, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         answer = parse_answer(response.get_data())
-        self.log.append(
-            replace(seen, status=response.status_code, answer=answer, fault=fault.describe() if fault else None)
-        )
+        record = replace(seen, status=response.status_code, answer=answer, fault=fault.describe() if fault else None)
+        self.log.append(record)
+        access_log.info("%s", record)
         return response(environ, start_response)
 
     def _answer(self, request: LwaRequest, request_id: str) -> Response:

@@ -261,6 +261,7 @@ class Authority:
             self._pairs: dict[str, _DevicePair] = {}  # by device_code
             self._user_codes: dict[str, str] = {}  # user_code -> device_code
             self._revoked: set[bytes] = set()
+            self._named: dict[str, TokenClaims] = {}  # refresh tokens whose text a configuration chose
             self.default_user = self.add_user()
             self._consent: tuple[User, bool] = (self.default_user, True)
 
@@ -398,26 +399,51 @@ class Authority:
     # --- refresh tokens and revocation --------------------------------------------------------
 
     def issue_refresh_token(
-        self, client: Client | str, scopes: Iterable[str] = ("profile",), user: User | str | None = None
+        self,
+        client: Client | str,
+        scopes: Iterable[str] = ("profile",),
+        user: User | str | None = None,
+        *,
+        token: str | None = None,
     ) -> str:
-        """A refresh token as if ``user`` (default: the default user) had consented to ``client``."""
-        return self._mint_refresh(
-            self._client(client).client_id, " ".join(_words(scopes, "scopes")), self._user(user).user_id
+        """A refresh token as if ``user`` (default: the default user) had consented to ``client``.
+
+        ``token`` chooses its exact text (it must start with ``Atzr|``), for a CI configuration that other
+        programs already know; otherwise a new opaque one is minted.
+        """
+        claims = TokenClaims(
+            REFRESH_TOKEN,
+            self._client(client).client_id,
+            " ".join(_words(scopes, "scopes")),
+            self.clock.now(),
+            None,
+            self._user(user).user_id,
         )
+        if token is None:
+            return self._minter.mint(claims)
+        if not isinstance(token, str) or not token.startswith(REFRESH_TOKEN) or token.split() != [token]:
+            raise ValueError(
+                f"a chosen refresh token must start with {REFRESH_TOKEN!r} and have no spaces, got {token!r}"
+            )
+        with self._lock:
+            if token in self._named or self._minter.read(token) is not None:
+                raise ValueError(f"the refresh token {token!r} already exists")
+            self._named[token] = claims
+        return token
 
     def _mint_refresh(self, client_id: str, scope: str, user_id: str) -> str:
         return self._minter.mint(TokenClaims(REFRESH_TOKEN, client_id, scope, self.clock.now(), None, user_id))
 
     def revoke(self, token: str) -> None:
         """Make a refresh or access token stop working (access tokens issued earlier keep their expiry)."""
-        if self._minter.read(token) is None:
+        if token not in self._named and self._minter.read(token) is None:
             raise ValueError("that is not a token this server issued (or it was issued before the last reset)")
         with self._lock:
             self._revoked.add(_digest(token))
 
     def _claims(self, token: str) -> TokenClaims | None:
         """The claims of an unrevoked token this server issued."""
-        claims = self._minter.read(token)
+        claims = self._named.get(token) or self._minter.read(token)
         if claims is None or _digest(token) in self._revoked:
             return None
         return claims

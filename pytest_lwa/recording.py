@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -10,6 +11,8 @@ from typing import Any, Final, Literal
 __all__ = ["REDACTED", "RecordedRequest"]
 
 REDACTED: Final = "***"
+#: one line per request, secrets redacted; the standalone server shows it at --log-level info
+access_log: Final = logging.getLogger("pytest_lwa.access")
 #: Parameters whose values never reach the log.
 SECRET_PARAMS: Final = frozenset({"client_secret", "code_verifier", "password"})
 

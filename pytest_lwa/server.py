@@ -8,9 +8,12 @@ import ssl
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 from . import errors
 from .app import LwaApp
@@ -24,8 +27,37 @@ __all__ = ["LwaServer"]
 logger = logging.getLogger("pytest_lwa")
 
 
+class _InFlight:
+    """Counts the connections being served, so a stop can let them finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
 class _RequestHandler(WSGIRequestHandler):
     """Werkzeug's handler, quiet, and answering even unparsable requests with a JSON body."""
+
+    def handle(self) -> None:
+        in_flight = getattr(self.server, "lwa_in_flight", None)
+        if in_flight is None:  # pragma: no cover - every server LwaServer starts has one
+            super().handle()
+            return
+        with in_flight:
+            super().handle()
 
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.debug("%s " + message, self.address_string(), *args)
@@ -108,6 +140,8 @@ class LwaServer(Authority):
         log_size: int | None = None,
     ) -> None:
         self.app = LwaApp(self, log_size)  # before the authority's first reset, which resets the app too
+        #: what the port serves; wrap it (as the standalone server's admin API does) to add routes
+        self.wsgi_app: WSGIApplication = self.app
         super().__init__(Settings(expires_in=expires_in, json_body=json_body, body_style=body_style), tick=tick)
         self.host = host
         self._port = port
@@ -156,7 +190,7 @@ class LwaServer(Authority):
             server = make_server(
                 self.host,
                 self._port,
-                self.app,
+                self.wsgi_app,
                 threaded=True,
                 request_handler=_RequestHandler,
                 ssl_context=self.ssl_context,
@@ -164,19 +198,28 @@ class LwaServer(Authority):
             )
         finally:
             sock.close()  # the server works on its own duplicate of the socket
+        server.lwa_in_flight = _InFlight()  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"pytest-lwa:{server.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=f"pytest-lwa:{server.port}", daemon=True
+        )  # a short poll interval makes stop() quick
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop serving and release the port; a stopped server can be started again."""
+    def stop(self, drain: float = 0.0) -> bool:
+        """Stop serving and release the port; a stopped server can be started again.
+
+        With ``drain``, wait up to that many seconds for requests already being served to be answered.
+        Returns whether none was left unanswered.
+        """
         server, thread = self._server, self._thread
         if server is None or thread is None:
-            return
+            return True
         server.shutdown()
         thread.join()
         server.server_close()
         self._server = self._thread = None
+        in_flight: _InFlight = server.lwa_in_flight  # type: ignore[attr-defined]
+        return in_flight.wait_idle(drain)
 
     def reset(self) -> None:
         """Forget clients, users, tokens, faults, the request log and recorded errors; restore the

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,9 +8,9 @@ from pytest_lwa import ManualClock
 
 
 def test_starts_at_real_time_and_stands_still() -> None:
-    before = datetime.now(timezone.utc).timestamp()
+    before = datetime.now(UTC).timestamp()
     clock = ManualClock()
-    after = datetime.now(timezone.utc).timestamp()
+    after = datetime.now(UTC).timestamp()
     assert before <= clock.now() <= after
     assert clock.now() == clock.now()
 
@@ -19,7 +19,7 @@ def test_advance_and_set() -> None:
     clock = ManualClock(start=1000)
     assert clock.advance(60) == 1060
     assert clock.advance(0.5) == 1060.5
-    when = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    when = datetime(2030, 1, 1, tzinfo=UTC)
     clock.set(when)
     assert clock.now() == when.timestamp()
     clock.set(5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -200,9 +200,9 @@ def test_request_log_parses_and_redacts(lwa_server: LwaServer, client: Client) -
 
 
 def test_request_log_records_the_server_clock(lwa_server: LwaServer, client: Client) -> None:
-    lwa_server.clock.set(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    lwa_server.clock.set(datetime(2030, 1, 1, tzinfo=UTC))
     grantless(lwa_server, client)
-    assert lwa_server.request_log[0].time == datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()
+    assert lwa_server.request_log[0].time == datetime(2030, 1, 1, tzinfo=UTC).timestamp()
 
 
 def test_assert_token_requests(lwa_server: LwaServer, client: Client) -> None:
@@ -311,6 +311,6 @@ def test_guard_middleware(lwa_server: LwaServer, client: Client) -> None:
 
 def test_clock_set_moves_expiry(lwa_server: LwaServer, client: Client) -> None:
     token = grantless(lwa_server, client).json()["access_token"]
-    lwa_server.clock.set(datetime.now(timezone.utc) + timedelta(hours=2))
+    lwa_server.clock.set(datetime.now(UTC) + timedelta(hours=2))
     with pytest.raises(TokenRejected, match="expired"):
         lwa_server.verify(token)

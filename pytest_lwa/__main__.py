@@ -1,0 +1,7 @@
+"""``python -m pytest_lwa serve``."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

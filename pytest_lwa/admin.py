@@ -1,0 +1,221 @@
+"""The standalone server's admin API under ``/_lwa/``: JSON in, JSON out.
+
+It controls the same authority the LWA endpoints serve, so a test in any language can register
+clients, issue refresh tokens, approve devices, move the clock, queue faults and read the request log.
+Requests to it never appear in the request log. See the README for every endpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+from werkzeug.wrappers import Request, Response
+
+from .recording import RecordedRequest, access_log
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .server import LwaServer
+
+__all__ = ["PREFIX", "AdminApp"]
+
+PREFIX: Final = "/_lwa/"
+MAX_ADMIN_BODY: Final = 1024 * 1024
+#: POST routes that create something, answered 201
+CREATES: Final = frozenset({"clients", "users", "refresh-tokens", "authorization-codes", "faults"})
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload, separators=(",", ":")), status, content_type="application/json")
+
+
+def _client_json(client: Any) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "scopes": list(client.scopes),
+        "grants": list(client.grants),
+        "redirect_uris": list(client.redirect_uris),
+    }
+
+
+def record_json(record: RecordedRequest) -> dict[str, Any]:
+    """A logged request as JSON (secrets are already redacted in the record)."""
+    data = dataclasses.asdict(record)
+    if isinstance(record.answer, bytes):
+        data["answer"] = record.answer.decode("utf-8", "replace")
+    data.update(
+        grant_type=record.grant_type,
+        scopes=list(record.scopes),
+        auth_method=record.auth_method,
+        headers=dict(record.headers),
+    )
+    return data
+
+
+class AdminApp:
+    """Serves ``/_lwa/…`` and passes every other request to ``app``."""
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        server: LwaServer,
+        *,
+        token: str | None,
+        enabled: bool,
+        on_reset: Callable[[], None],
+    ) -> None:
+        self.app, self.server, self.token, self.enabled, self.on_reset = app, server, token, enabled, on_reset
+        self.routes: dict[tuple[str, str], Callable[[Request, Any], Any]] = {
+            ("GET", "health"): lambda request, body: {"status": "ok", "url": server.url},
+            ("POST", "reset"): self._reset,
+            ("GET", "clients"): lambda request, body: {"clients": [_client_json(c) for c in server.clients]},
+            ("POST", "clients"): self._add_client,
+            ("GET", "users"): lambda request, body: {"users": [dataclasses.asdict(u) for u in server.users]},
+            ("POST", "users"): lambda request, body: dataclasses.asdict(server.add_user(**body)),
+            ("POST", "refresh-tokens"): self._refresh_token,
+            ("POST", "authorization-codes"): self._code,
+            ("POST", "devices/approve"): self._approve,
+            ("POST", "devices/deny"): self._deny,
+            ("POST", "revoke"): self._revoke,
+            ("GET", "clock"): lambda request, body: {"now": server.clock.now()},
+            ("POST", "clock/advance"): lambda request, body: {"now": server.clock.advance(body["seconds"])},
+            ("POST", "clock/set"): lambda request, body: self._set_clock(body["now"]),
+            ("POST", "settings"): lambda request, body: dataclasses.asdict(server.configure(**body)),
+            ("GET", "settings"): lambda request, body: dataclasses.asdict(server.settings),
+            ("GET", "faults"): lambda request, body: {"faults": [f.describe() for f in server.pending_faults]},
+            ("POST", "faults"): self._fault,
+            ("DELETE", "faults"): self._clear_faults,
+            ("GET", "requests"): lambda request, body: {"requests": [record_json(r) for r in server.request_log]},
+            ("DELETE", "requests"): self._clear_requests,
+        }
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(PREFIX):
+            return self.app(environ, start_response)
+        try:
+            response = self._handle(Request(environ), path[len(PREFIX) :].strip("/"))
+        except AdminError as error:
+            response = _json({"error": error.error, "message": error.message}, error.status)
+        except (KeyError, TypeError, ValueError) as error:
+            message = f"missing field {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
+            if isinstance(error, KeyError) and str(error.args[0]).startswith("no "):
+                message = str(error.args[0])
+            response = _json({"error": "bad_request", "message": message}, 400)
+        access_log.info("%s %s -> %d (admin)", environ.get("REQUEST_METHOD"), path, response.status_code)
+        return response(environ, start_response)
+
+    def _handle(self, request: Request, route: str) -> Response:
+        self._authorize(request)
+        if route.startswith("clients/") and request.method == "DELETE":
+            self.server.remove_client(route[len("clients/") :])
+            return _json({"status": "ok"})
+        handler = self.routes.get((request.method, route))
+        if handler is None:
+            allowed = sorted(method for method, name in self.routes if name == route)
+            if allowed:
+                response = _json({"error": "method_not_allowed", "message": f"use {' or '.join(allowed)}"}, 405)
+                response.headers["Allow"] = ", ".join(allowed)
+                return response
+            raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; see the README's admin API table")
+        result = handler(request, self._body(request))
+        return _json({"status": "ok"} if result is None else result, 201 if route in CREATES else 200)
+
+    def _authorize(self, request: Request) -> None:
+        if not self.enabled:
+            raise AdminError(
+                403, "admin_disabled", "the admin API is off: the server listens beyond loopback without --admin-token"
+            )
+        if self.token is None:
+            return
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise AdminError(401, "unauthorized", "send the admin token as 'Authorization: Bearer <token>'")
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return {}
+        if (request.content_length or 0) > MAX_ADMIN_BODY:
+            raise AdminError(413, "too_large", f"admin requests are limited to {MAX_ADMIN_BODY} bytes")
+        raw = request.get_data(cache=False)
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise AdminError(400, "bad_request", "the body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise AdminError(400, "bad_request", "the body must be a JSON object")
+        return body
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    def _reset(self, request: Request, body: dict[str, Any]) -> None:
+        self.on_reset()
+
+    def _deny(self, request: Request, body: dict[str, Any]) -> None:
+        self.server.deny_device(body["user_code"])
+
+    def _revoke(self, request: Request, body: dict[str, Any]) -> None:
+        self.server.revoke(body["token"])
+
+    def _clear_faults(self, request: Request, body: dict[str, Any]) -> None:
+        self.server.app.faults.clear()
+
+    def _clear_requests(self, request: Request, body: dict[str, Any]) -> None:
+        self.server.app.log.clear()
+
+    def _add_client(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        return _client_json(self.server.add_client(**body))
+
+    def _refresh_token(self, request: Request, body: dict[str, Any]) -> dict[str, str]:
+        client_id = body.pop("client_id")
+        user_id = body.pop("user_id", None)
+        return {"refresh_token": self.server.issue_refresh_token(client_id, user=user_id, **body)}
+
+    def _code(self, request: Request, body: dict[str, Any]) -> dict[str, str]:
+        client_id = body.pop("client_id")
+        user_id = body.pop("user_id", None)
+        return {"code": self.server.issue_authorization_code(client_id, user=user_id, **body)}
+
+    def _set_clock(self, now: float) -> dict[str, float]:
+        self.server.clock.set(now)
+        return {"now": self.server.clock.now()}
+
+    def _approve(self, request: Request, body: dict[str, Any]) -> None:
+        self.server.approve_device(body["user_code"], body.get("user_id"))
+
+    def _fault(self, request: Request, body: dict[str, Any]) -> dict[str, str]:
+        kind = body.pop("kind", "error")
+        match: dict[str, Any] = {key: body.pop(key) for key in ("times", "path", "nth") if key in body}
+        wanted = {key: body.pop(key) for key in ("grant_type", "client_id") if key in body}
+        if wanted:
+            match["when"] = lambda record: all(getattr(record, key) == value for key, value in wanted.items())
+        if kind == "error":
+            fault = self.server.fail_next(**body, **match)
+        elif kind == "throttle":
+            fault = self.server.throttle_next(**body, **match)
+        elif kind == "raw":
+            fault = self.server.respond_next(**body, **match)
+        elif kind == "delay":
+            fault = self.server.delay_next(**body, **match)
+        elif kind == "drop":
+            fault = self.server.drop_next(**body, **match)
+        else:
+            raise AdminError(
+                400, "bad_request", f"unknown fault kind {kind!r}; kinds are: error, throttle, raw, delay, drop"
+            )
+        return {"fault": fault.describe()}

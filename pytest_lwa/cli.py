@@ -1,0 +1,255 @@
+"""``pytest-lwa serve``: the mock as a standalone server for CI jobs in any language."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import signal
+import ssl
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, Final, TextIO
+
+from .config import Config, ConfigError, check, load_config, parse_client
+from .errors import BODY_STYLES
+
+__all__ = ["DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "main"]
+
+#: The client a bare ``pytest-lwa serve`` registers, fixed so that documentation and scripts can use it.
+DEMO_CLIENT_ID: Final = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
+DEMO_CLIENT_SECRET: Final = "amzn1.oa2-cs.v1." + "0123456789abcdef" * 4
+#: How long a stop waits for requests already being served.
+DRAIN_SECONDS: Final = 1.5
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535; 0 picks a free one)")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pytest-lwa", description="A faithful, offline Login With Amazon mock.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock as a standalone server",
+        description="Serve the Login With Amazon endpoints and the /_lwa/ admin API until SIGTERM or Ctrl-C."
+        " Without --client or a config file with clients, a demo client is registered and printed.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    serve.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="ID:SECRET[:SCOPE[,SCOPE...]]",
+        help="register a client (repeatable); without scopes it gets every client-credentials scope",
+    )
+    serve.add_argument("--config", metavar="FILE", help="TOML file: settings, clients, users, refresh tokens")
+    serve.add_argument("--expires-in", type=_positive, metavar="SECONDS", help="access-token lifetime (default 3600)")
+    serve.add_argument("--body-style", choices=BODY_STYLES, help="error body style (default classic)")
+    serve.add_argument("--no-json-body", action="store_true", help="refuse application/json token requests")
+    serve.add_argument("--rotate-refresh-tokens", action="store_true", help="hand back a new refresh token each time")
+    serve.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate made at start (needs trustme)"
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="info shows one line a request",
+    )
+    serve.add_argument(
+        "--log-size", type=_positive, default=1000, metavar="N", help="requests kept for /_lwa/requests (default 1000)"
+    )
+    serve.add_argument("--ready-file", metavar="PATH", help="write JSON with the URL and clients once serving")
+    serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on /_lwa/")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:  # argparse has printed the usage and the problem
+        return exit.code if isinstance(exit.code, int) else 2
+    try:
+        return serve(args)
+    except ConfigError as error:
+        print(f"pytest-lwa: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config) if args.config else Config()
+    flags = {
+        "expires_in": args.expires_in,
+        "body_style": args.body_style,
+        "json_body": False if args.no_json_body else None,
+        "rotate_refresh_tokens": True if args.rotate_refresh_tokens else None,
+    }
+    config.settings.update({name: value for name, value in flags.items() if value is not None})
+    config.clients.extend(parse_client(text) for text in args.client)
+    if not config.clients:
+        config.clients.append({"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET})
+    check(config, "options")
+    return config
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tls(host: str, directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """An SSL context with a certificate for ``host`` and loopback, and the path of its CA bundle."""
+    try:
+        import trustme
+    except ImportError:
+        raise ConfigError("--tls needs the trustme package: pip install 'pytest-lwa[tls]'") from None
+    authority = trustme.CA()
+    names = ["localhost", "127.0.0.1", "::1"] + ([host] if host not in ("localhost", "127.0.0.1", "::1", "") else [])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(*names).configure_cert(context)
+    bundle = directory / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    return context, bundle
+
+
+def _banner(out: TextIO, url: str, clients: list[Any], issued: list[dict[str, Any]], bundle: Path | None) -> None:
+    print(f"Serving Login With Amazon mock on {url}", file=out)
+    for client in clients:
+        print(f"client_id:     {client.client_id}", file=out)
+        print(f"client_secret: {client.client_secret}", file=out)
+        print(f"scopes:        {' '.join(client.scopes)}", file=out)
+    for spec in issued:
+        print(f"refresh_token: {spec['token']} (client {spec['client_id']})", file=out)
+    if bundle is not None:
+        print(f"CA bundle:     {bundle}", file=out)
+    first = clients[0]
+    if first.scopes and "client_credentials" in first.grants:
+        form = (
+            f"grant_type=client_credentials&client_id={first.client_id}"
+            f"&client_secret={first.client_secret}&scope={first.scopes[0]}"
+        )
+        trust = f"--cacert {bundle} " if bundle is not None else ""
+        header = "Content-Type: application/x-www-form-urlencoded"
+        print(f"Try: curl {trust}-X POST -H '{header}' -d '{form}' {url}/auth/o2/token", file=out)
+    print(f"Admin API: {url}/_lwa/ (health, reset, clients, clock, faults, requests, ...)", file=out)
+    out.flush()
+
+
+def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, target)
+
+
+def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    """Serve until SIGTERM or SIGINT (or until ``stop`` is set); returns the exit status."""
+    from .admin import AdminApp
+    from .server import LwaServer
+
+    config = _config(args)
+    directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-"))
+    handler: logging.Handler | None = None
+    try:
+        context, bundle = _tls(args.host, directory) if args.tls else (None, None)
+        server = LwaServer(args.host, args.port, ssl_context=context, tick=True, log_size=args.log_size)
+        issued: list[dict[str, Any]] = []
+
+        def setup() -> None:
+            server.reset()
+            issued[:] = config.apply(server)
+
+        setup()
+        server.wsgi_app = AdminApp(
+            server.app,
+            server,
+            token=args.admin_token,
+            enabled=args.admin_token is not None or _is_loopback(args.host),
+            on_reset=setup,
+        )
+        logger = logging.getLogger("pytest_lwa")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(args.log_level.upper())
+        try:
+            server.start()
+        except OSError as error:
+            print(
+                f"pytest-lwa: error: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+                file=sys.stderr,
+            )
+            return 1
+        clients = server.clients
+        _banner(sys.stdout, server.url, clients, issued, bundle)
+        if args.ready_file:
+            _write_ready_file(
+                args.ready_file,
+                {
+                    "url": server.url,
+                    "port": server.port,
+                    "token_url": server.token_url,
+                    "admin_url": server.url + "/_lwa/",
+                    "ca_bundle": str(bundle) if bundle else None,
+                    "clients": [
+                        {"client_id": c.client_id, "client_secret": c.client_secret, "scopes": list(c.scopes)}
+                        for c in clients
+                    ],
+                    "refresh_tokens": issued,
+                },
+            )
+        stopping = stop or threading.Event()
+        previous = {}
+        if stop is None:
+
+            def handle(signum: int, frame: FrameType | None) -> None:
+                stopping.set()
+
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, handle)
+        try:
+            while not stopping.wait(0.2):  # short waits keep the main thread responsive to signals
+                pass
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+        answered = server.stop(drain=DRAIN_SECONDS)
+        print(
+            "pytest-lwa: stopped" + ("" if answered else " (some requests were still being answered)"), file=sys.stderr
+        )
+        return 0
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        if handler is not None:
+            logging.getLogger("pytest_lwa").removeHandler(handler)

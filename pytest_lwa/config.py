@@ -1,0 +1,144 @@
+"""The standalone server's configuration: a TOML file and ``--client`` options, checked before use.
+
+A configuration file looks like this (every table is optional)::
+
+    [settings]
+    expires_in = 3600            # access-token lifetime in seconds
+    body_style = "classic"       # or "modern"
+    json_body = true             # accept application/json token requests
+    rotate_refresh_tokens = false
+
+    [[clients]]
+    client_id = "amzn1.application-oa2-client.ci"
+    client_secret = "amzn1.oa2-cs.v1.ci"
+    scopes = ["appstore::apps:readwrite"]          # default: every client-credentials scope
+    grants = ["client_credentials", "refresh_token"] # default: all
+    redirect_uris = ["http://localhost:3000/callback"]
+
+    [[users]]
+    user_id = "amzn1.account.CI"
+    name = "CI Customer"
+    email = "ci@example.com"
+    postal_code = "98109"
+
+    [[refresh_tokens]]
+    client_id = "amzn1.application-oa2-client.ci"
+    token = "Atzr|ci-refresh-token"   # optional: otherwise minted and printed at start
+    scopes = ["profile"]
+    user_id = "amzn1.account.CI"      # default: the default user
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from .authority import Authority, Settings
+
+__all__ = ["Config", "ConfigError", "load_config", "parse_client"]
+
+KEYS: Final[dict[str, frozenset[str]]] = {
+    "settings": frozenset(Settings.__dataclass_fields__),
+    "clients": frozenset({"client_id", "client_secret", "scopes", "grants", "redirect_uris"}),
+    "users": frozenset({"user_id", "name", "email", "postal_code"}),
+    "refresh_tokens": frozenset({"client_id", "token", "scopes", "user_id"}),
+}
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file, the entry and the fix."""
+
+
+@dataclass
+class Config:
+    settings: dict[str, Any] = field(default_factory=dict)
+    clients: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    refresh_tokens: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, authority: Authority) -> list[dict[str, Any]]:
+        """Register clients and users and issue refresh tokens; returns the refresh tokens issued."""
+        authority.configure(**self.settings)
+        for client in self.clients:
+            authority.add_client(**client)
+        for user in self.users:
+            authority.add_user(**user)
+        issued = []
+        for spec in self.refresh_tokens:
+            options = {k: v for k, v in spec.items() if k in ("scopes", "token")}
+            token = authority.issue_refresh_token(spec["client_id"], user=spec.get("user_id"), **options)
+            issued.append({**spec, "token": token})
+        return issued
+
+
+def _entries(document: Mapping[str, Any], table: str, where: str) -> list[dict[str, Any]]:
+    value = document.get(table, [])
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{where}: {table} must be an array of tables ([[{table}]])")
+    for number, entry in enumerate(value, 1):
+        unknown = set(entry) - KEYS[table]
+        if unknown:
+            raise ConfigError(
+                f"{where}: [[{table}]] #{number}: unknown key(s) {', '.join(sorted(unknown))};"
+                f" keys are: {', '.join(sorted(KEYS[table]))}"
+            )
+    return list(value)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a configuration file; raises :class:`ConfigError` with a one-line reason."""
+    where = f"config {path}"
+    try:
+        with open(path, "rb") as stream:
+            document = tomllib.load(stream)
+    except OSError as error:
+        raise ConfigError(f"{where}: cannot read it: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{where}: not valid TOML: {error}") from None
+    unknown = set(document) - set(KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; tables are: {', '.join(KEYS)}")
+    settings = document.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{where}: settings must be a table ([settings])")
+    unknown = set(settings) - KEYS["settings"]
+    if unknown:
+        raise ConfigError(
+            f"{where}: [settings]: unknown key(s) {', '.join(sorted(unknown))};"
+            f" keys are: {', '.join(sorted(KEYS['settings']))}"
+        )
+    config = Config(
+        settings=dict(settings),
+        clients=_entries(document, "clients", where),
+        users=_entries(document, "users", where),
+        refresh_tokens=_entries(document, "refresh_tokens", where),
+    )
+    for number, spec in enumerate(config.refresh_tokens, 1):
+        if "client_id" not in spec:
+            raise ConfigError(f"{where}: [[refresh_tokens]] #{number}: client_id is required")
+    check(config, where)
+    return config
+
+
+def check(config: Config, where: str) -> None:
+    """Apply ``config`` to a scratch authority, turning any complaint into a :class:`ConfigError`."""
+    try:
+        config.apply(Authority())
+    except (TypeError, ValueError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise ConfigError(f"{where}: {message}") from None
+
+
+def parse_client(text: str) -> dict[str, Any]:
+    """``ID:SECRET[:SCOPE[,SCOPE…]]`` as ``add_client`` keywords; scopes may contain ``:`` themselves."""
+    client_id, colon, rest = text.partition(":")
+    secret, _, scopes = rest.partition(":")
+    if not colon or not client_id or not secret:
+        raise ConfigError(f"--client {text!r}: expected ID:SECRET or ID:SECRET:SCOPE[,SCOPE...]")
+    spec: dict[str, Any] = {"client_id": client_id, "client_secret": secret}
+    if scopes:
+        spec["scopes"] = [scope for scope in scopes.split(",") if scope]
+    return spec

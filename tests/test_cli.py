@@ -1,0 +1,353 @@
+"""`pytest-lwa serve`: in-process through main(argv), and as the real process CI jobs start."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, build_parser, main, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+APPSTORE = "appstore::apps:readwrite"
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, limit: float = 15.0) -> dict[str, Any]:
+    """The ready file's JSON, once the server has written it."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}: {proc.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError(f"no ready file after {limit} s")
+
+
+Serve = Callable[..., tuple[subprocess.Popen[str], dict[str, Any]]]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Serve]:
+    """Start `python -m pytest_lwa serve ARGS` on a free port; stopped after the test."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+        ready = tmp_path / f"ready{len(procs)}.json"
+        command = [sys.executable, "-m", "pytest_lwa", "serve", "--port", "0", "--ready-file", str(ready), *args]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        return proc, wait_for(ready, proc)
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def grantless(
+    url: str, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_CLIENT_SECRET, **kw: Any
+) -> requests.Response:
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": APPSTORE}
+    return requests.post(url + "/auth/o2/token", data=form, timeout=5, **kw)
+
+
+# --- the real process ----------------------------------------------------------------------------
+
+
+def test_demo_server_banner_curl_and_sigterm(served: Serve) -> None:
+    proc, ready = served()
+    url = ready["url"]
+    assert ready["clients"][0]["client_id"] == DEMO_CLIENT_ID
+    assert proc.stdout is not None
+    banner = [proc.stdout.readline().rstrip("\n") for _ in range(6)]  # printed before the ready file
+    assert banner[:4] == [
+        f"Serving Login With Amazon mock on {url}",
+        f"client_id:     {DEMO_CLIENT_ID}",
+        f"client_secret: {DEMO_CLIENT_SECRET}",
+        "scopes:        appstore::apps:readwrite adx_reporting::appstore:marketer sellingpartnerapi::notifications"
+        " sellingpartnerapi::migration sellingpartnerapi::client_credential:rotation messaging:push"
+        " alexa:skill_messaging alexa::proactive_events alexa::datastore creatorsapi::default",
+    ]
+    assert banner[4].startswith("Try: curl -X POST ")
+    assert banner[5] == f"Admin API: {url}/_lwa/ (health, reset, clients, clock, faults, requests, ...)"
+    if shutil.which("curl") is not None:  # the banner's curl line, run as printed
+        command = shlex.split(banner[4][len("Try: ") :])
+        curl = subprocess.run([command[0], "-s", *command[1:]], capture_output=True, text=True, check=True)
+        assert json.loads(curl.stdout)["token_type"] == "bearer"
+    else:
+        assert grantless(url).status_code == 200
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    # one access-log line per request, secret redacted
+    assert f"client_id={DEMO_CLIENT_ID} client_secret=*** scope={APPSTORE} auth=body -> 200" in err
+    assert DEMO_CLIENT_SECRET not in err
+    assert "Traceback" not in err
+    assert err.endswith("pytest-lwa: stopped\n")
+
+
+def test_sigint_stops_cleanly_and_open_requests_are_answered(served: Serve) -> None:
+    proc, ready = served("--log-level", "warning")
+    url = ready["url"]
+    requests.post(url + "/_lwa/faults", json={"kind": "delay", "seconds": 1.0}, timeout=5).raise_for_status()
+    answers: list[int] = []
+    slow = threading.Thread(target=lambda: answers.append(grantless(url).status_code))
+    slow.start()
+    deadline = time.monotonic() + 5
+    while requests.get(url + "/_lwa/faults", timeout=5).json()["faults"] != [] and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the slow request has taken the fault
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    slow.join(timeout=10)
+    assert proc.returncode == 0
+    assert answers == [200]
+
+
+def test_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("pytest-lwa")
+    if not script.exists():
+        pytest.skip("the pytest-lwa script is not installed beside this Python")
+    result = subprocess.run([str(script), "serve", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "--ready-file PATH" in result.stdout
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_lwa", "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == f"pytest-lwa: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_admin_api(served: Serve) -> None:
+    _, ready = served("--client", "ci-app:ci-secret:appstore::apps:readwrite,profile")
+    url = ready["url"]
+    assert ready["clients"] == [
+        {"client_id": "ci-app", "client_secret": "ci-secret", "scopes": ["appstore::apps:readwrite", "profile"]}
+    ]
+    admin = url + "/_lwa/"
+    assert requests.get(admin + "health", timeout=5).json() == {"status": "ok", "url": url}
+
+    added = requests.post(admin + "clients", json={"client_id": "second", "scopes": [APPSTORE]}, timeout=5)
+    assert added.status_code == 201
+    second = added.json()
+    assert second["client_secret"].startswith("amzn1.oa2-cs.v1.")
+    assert [c["client_id"] for c in requests.get(admin + "clients", timeout=5).json()["clients"]] == [
+        "ci-app",
+        "second",
+    ]
+    assert grantless(url, "second", second["client_secret"]).status_code == 200
+
+    refresh = requests.post(admin + "refresh-tokens", json={"client_id": "ci-app"}, timeout=5).json()["refresh_token"]
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh,
+        "client_id": "ci-app",
+        "client_secret": "ci-secret",
+    }
+    access = requests.post(url + "/auth/o2/token", data=form, timeout=5).json()["access_token"]
+    assert requests.get(url + "/auth/o2/tokeninfo", params={"access_token": access}, timeout=5).json()["exp"] >= 3599
+    assert requests.post(admin + "clock/advance", json={"seconds": 3600}, timeout=5).status_code == 200
+    assert requests.get(url + "/auth/o2/tokeninfo", params={"access_token": access}, timeout=5).status_code == 400
+
+    fault = requests.post(admin + "faults", json={"error": "temporarily_unavailable", "grant_type": "refresh_token"})
+    assert fault.json() == {"fault": "503 temporarily_unavailable on /auth/o2/token when <lambda>, fired 0 of 1"}
+    assert grantless(url, "ci-app", "ci-secret").status_code == 200  # not a refresh: untouched
+    assert requests.post(url + "/auth/o2/token", data=form, timeout=5).status_code == 503
+
+    log = requests.get(admin + "requests", timeout=5).json()["requests"]
+    assert [(r["grant_type"], r["status"]) for r in log][-2:] == [("client_credentials", 200), ("refresh_token", 503)]
+    assert all(r["params"].get("client_secret") in (None, "***") for r in log)
+    assert "ci-secret" not in json.dumps(log)
+
+    assert requests.delete(admin + "clients/second", timeout=5).json() == {"status": "ok"}
+    assert requests.post(admin + "reset", timeout=5).json() == {"status": "ok"}
+    assert requests.get(admin + "requests", timeout=5).json() == {"requests": []}
+    assert [c["client_id"] for c in requests.get(admin + "clients", timeout=5).json()["clients"]] == ["ci-app"]
+
+
+NO_ENDPOINT = "no admin endpoint /_lwa/nope; see the README's admin API table"
+NO_CLIENT = "no client with client_id 'ghost' is registered; add_client() registers one"
+BAD_KIND = "unknown fault kind 'meteor'; kinds are: error, throttle, raw, delay, drop"
+BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set() to move the clock back"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "answer"),
+    [
+        ("GET", "nope", None, 404, {"error": "not_found", "message": NO_ENDPOINT}),
+        ("DELETE", "health", None, 405, {"error": "method_not_allowed", "message": "use GET"}),
+        ("POST", "clients", "[1]", 400, {"error": "bad_request", "message": "the body must be a JSON object"}),
+        ("POST", "clients", '{"scopes": "x"}', 400,
+         {"error": "bad_request", "message": "scopes must be a list of strings, e.g. ['x'], not a single string"}),
+        ("POST", "refresh-tokens", "{}", 400, {"error": "bad_request", "message": "missing field 'client_id'"}),
+        ("POST", "refresh-tokens", '{"client_id": "ghost"}', 400, {"error": "bad_request", "message": NO_CLIENT}),
+        ("POST", "faults", '{"kind": "meteor"}', 400, {"error": "bad_request", "message": BAD_KIND}),
+        ("POST", "clock/advance", '{"seconds": -5}', 400, {"error": "bad_request", "message": BACKWARDS}),
+    ],
+)  # fmt: skip
+def test_admin_errors(served: Serve, method: str, path: str, body: str | None, status: int, answer: Any) -> None:
+    _, ready = served("--log-level", "error")
+    r = requests.request(method, ready["url"] + "/_lwa/" + path, data=body, timeout=5)
+    assert (r.status_code, r.json()) == (status, answer)
+
+
+def test_admin_beyond_loopback_needs_a_token(served: Serve) -> None:
+    _, ready = served("--host", "0.0.0.0", "--log-level", "error")
+    local = f"http://127.0.0.1:{ready['port']}"
+    r = requests.get(local + "/_lwa/health", timeout=5)
+    assert (r.status_code, r.json()["error"]) == (403, "admin_disabled")
+    assert grantless(local).status_code == 200  # the LWA endpoints still work
+
+    _, ready = served("--host", "0.0.0.0", "--admin-token", "s3cret", "--log-level", "error")
+    local = f"http://127.0.0.1:{ready['port']}"
+    assert requests.get(local + "/_lwa/health", timeout=5).status_code == 401
+    assert requests.get(local + "/_lwa/health", headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+    assert (
+        requests.get(local + "/_lwa/health", headers={"Authorization": "Bearer s3cret"}, timeout=5).status_code == 200
+    )
+
+
+def test_tls(served: Serve) -> None:
+    pytest.importorskip("trustme")
+    _, ready = served("--tls", "--log-level", "error")
+    assert ready["url"].startswith("https://127.0.0.1:")
+    assert grantless(ready["url"], verify=ready["ca_bundle"]).status_code == 200
+    with pytest.raises(requests.exceptions.SSLError):
+        grantless(ready["url"])  # not trusted without the bundle
+    if shutil.which("curl"):
+        for trust in (["-k"], ["--cacert", ready["ca_bundle"]]):
+            curl = subprocess.run(
+                ["curl", "-s", *trust, ready["url"] + "/_lwa/health"], capture_output=True, check=True
+            )
+            assert json.loads(curl.stdout)["status"] == "ok"
+
+
+def test_config_file(served: Serve) -> None:
+    _, ready = served("--config", str(ROOT / "examples" / "ci" / "lwa.toml"), "--expires-in", "60")
+    client_id = "amzn1.application-oa2-client.ci0000000000000000000000000000"
+    secret = "amzn1.oa2-cs.v1.ci00000000000000000000000000000000000000000000000000000000000000"
+    assert ready["refresh_tokens"][0]["token"] == "Atzr|ci-seller-refresh-token"
+    form = {"grant_type": "refresh_token", "refresh_token": "Atzr|ci-seller-refresh-token"}
+    r = requests.post(ready["token_url"], data={**form, "client_id": client_id, "client_secret": secret}, timeout=5)
+    assert r.json()["expires_in"] == 60  # the flag wins over the file
+    profile = requests.get(ready["url"] + "/user/profile", params={"access_token": r.json()["access_token"]}, timeout=5)
+    assert profile.json() == {"user_id": "amzn1.account.CISELLER0000000000000000000", "name": "CI Seller",
+                              "email": "ci-seller@example.com"}  # fmt: skip
+
+
+def test_seed_replay_script() -> None:
+    pytest.importorskip("trustme")
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    result = subprocess.run(
+        ["bash", str(ROOT / "examples" / "ci" / "replay-seed.sh")],
+        capture_output=True, text=True, timeout=60, check=False, env={**os.environ, "PYTHON": sys.executable},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("\nok   ") == 7
+    assert "replayed 7 requests: 0 differed" in result.stdout
+
+
+def test_github_actions_recipe_uses_real_options() -> None:
+    workflow = (ROOT / "examples" / "ci" / "github-actions.yml").read_text()
+    line = next(line for line in workflow.splitlines() if "pytest-lwa serve" in line)
+    words = shlex.split(line.split(">")[0])
+    args = build_parser().parse_args(words[1:])
+    assert (args.port, args.config) == (8080, "examples/ci/lwa.toml")
+
+
+# --- in-process ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--port", "http"], "argument --port: 'http' is not a port number"),
+        (["serve", "--port", "70000"], "70000 is not a port number (0-65535; 0 picks a free one)"),
+        (["serve", "--expires-in", "0"], "argument --expires-in: 0 must be at least 1"),
+        (["serve", "--body-style", "fancy"], "argument --body-style: invalid choice: 'fancy'"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "config", "message"),
+    [
+        (["--client", "no-secret"], None, "--client 'no-secret': expected ID:SECRET or ID:SECRET:SCOPE[,SCOPE...]"),
+        (["--client", "a:b", "--client", "a:c"], None,
+         "options: a client with client_id 'a' is already registered; call remove_client() first to replace it"),
+        (["--client", "a:b:"], None, None),
+        ([], "missing.toml", "cannot read it: No such file or directory"),
+        ([], "[clients\n", "not valid TOML: "),
+        ([], "[[clients]]\nscope = ['x']\n", "[[clients]] #1: unknown key(s) scope; keys are: client_id,"),
+        ([], "[settings]\nexpires_in = 'soon'\n", "expires_in must be a whole number of seconds >= 1, got 'soon'"),
+        ([], "[[refresh_tokens]]\nscopes = ['profile']\n", "[[refresh_tokens]] #1: client_id is required"),
+        ([], "[[refresh_tokens]]\nclient_id = 'nobody'\n", "no client with client_id 'nobody' is registered"),
+        ([], "[extras]\n", "unknown table(s) extras; tables are: settings, clients, users, refresh_tokens"),
+        ([], "clients = 3\n", "clients must be an array of tables ([[clients]])"),
+    ],
+)  # fmt: skip
+def test_bad_configuration_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], config: str | None, message: str | None
+) -> None:
+    if config is not None:
+        path = tmp_path / "lwa.toml"
+        if config != "missing.toml":
+            path.write_text(config)
+        argv = [*argv, "--config", str(path)]
+    if message is None:  # a client without scopes after the colon is valid: it gets the default scopes
+        args = build_parser().parse_args(["serve", "--port", "0", *argv])
+        stop = threading.Event()
+        stop.set()
+        assert serve(args, stop) == 0
+        return
+    assert main(["serve", "--port", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pytest-lwa: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_serve_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ready = tmp_path / "ready.json"
+    args = build_parser().parse_args(["serve", "--port", "0", "--ready-file", str(ready), "--log-level", "error"])
+    stop = threading.Event()
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(serve(args, stop)))
+    thread.start()
+    try:
+        info = wait_for(ready)
+        assert grantless(info["url"]).status_code == 200
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status == [0]
+    assert capsys.readouterr().out.startswith(f"Serving Login With Amazon mock on {info['url']}\n")
