@@ -7,11 +7,8 @@ import ipaddress
 import json
 import logging
 import os
-import shutil
 import signal
-import ssl
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,21 +125,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _tls(host: str, directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """An SSL context with a certificate for ``host`` and loopback, and the path of its CA bundle."""
-    try:
-        import trustme
-    except ImportError:
-        raise ConfigError("--tls needs the trustme package: pip install 'pytest-lwa[tls]'") from None
-    authority = trustme.CA()
-    names = ["localhost", "127.0.0.1", "::1"] + ([host] if host not in ("localhost", "127.0.0.1", "::1", "") else [])
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert(*names).configure_cert(context)
-    bundle = directory / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    return context, bundle
-
-
 def _banner(out: TextIO, url: str, clients: list[Any], issued: list[dict[str, Any]], bundle: Path | None) -> None:
     print(f"Serving Login With Amazon mock on {url}", file=out)
     for client in clients:
@@ -179,11 +161,13 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     from .server import LwaServer
 
     config = _config(args)
-    directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-"))
     handler: logging.Handler | None = None
     try:
-        context, bundle = _tls(args.host, directory) if args.tls else (None, None)
-        server = LwaServer(args.host, args.port, ssl_context=context, tick=True, log_size=args.log_size)
+        try:
+            server = LwaServer(args.host, args.port, tls=args.tls, tick=True, log_size=args.log_size)
+        except RuntimeError as error:  # --tls without trustme
+            raise ConfigError(str(error)) from None
+        bundle = Path(server.ca_bundle) if server.ca_bundle else None
         issued: list[dict[str, Any]] = []
 
         def setup() -> None:
@@ -250,6 +234,5 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         )
         return 0
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
         if handler is not None:
             logging.getLogger("pytest_lwa").removeHandler(handler)

@@ -101,10 +101,45 @@ def lwa_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[L
         yield server
 
 
+@pytest.fixture(scope="session")
+def lwa_https_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[LwaServer]:
+    """The session's HTTPS server, with a certificate authority made for this session."""
+    from .server import LwaServer
+
+    host, port = lwa_server_listen_address
+    try:
+        server = LwaServer(host, port, tls=True)
+    except RuntimeError as error:
+        pytest.fail(f"lwa_https_server: {error}", pytrace=False)
+    with server:
+        yield server
+
+
 @pytest.fixture
 def lwa_server(request: pytest.FixtureRequest, lwa_session_server: LwaServer) -> Iterator[LwaServer]:
     """A fake Login With Amazon server, empty and with default settings for this test."""
-    server = lwa_session_server
+    yield from _for_this_test(request, lwa_session_server)
+
+
+@pytest.fixture
+def lwa_https_server(request: pytest.FixtureRequest, lwa_https_session_server: LwaServer) -> Iterator[LwaServer]:
+    """``lwa_server`` over HTTPS; trust ``.ca_bundle`` (a PEM path) or ``.ssl_context`` in the client."""
+    yield from _for_this_test(request, lwa_https_session_server)
+
+
+@pytest.fixture
+def lwa_amazon_hosts(lwa_server: LwaServer, monkeypatch: pytest.MonkeyPatch) -> LwaServer:
+    """``lwa_server``, with requests for ``https://api.amazon.com`` (and .co.uk, .co.jp) LWA paths sent to it.
+
+    Covers code using ``requests`` or ``httpx``; every other request is left alone.
+    """
+    from .amazon_hosts import patch_amazon_hosts
+
+    patch_amazon_hosts(lwa_server.url, monkeypatch.setattr)
+    return lwa_server
+
+
+def _for_this_test(request: pytest.FixtureRequest, server: LwaServer) -> Iterator[LwaServer]:
     server.reset()
     marker = _marker(request)
     server.configure(**{**_configured(request.config), **{k: v for k, v in marker.items() if k in SETTINGS}})

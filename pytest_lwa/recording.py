@@ -62,7 +62,7 @@ class RecordedRequest:
 
     def describe(self) -> str:
         """One line, secrets redacted: ``POST /auth/o2/token grant_type=… client_id=… -> 200``."""
-        fields = " ".join(f"{k}={v}" for k, v in self.params.items())
+        fields = " ".join(f"{k}={_short(v)}" for k, v in self.params.items())
         auth = f" auth={self.auth_method}" if self.is_token_request else ""
         answer = "no answer" if self.status == 0 else str(self.status)
         if isinstance(self.answer, Mapping) and "error" in self.answer:
@@ -72,6 +72,11 @@ class RecordedRequest:
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def _short(value: str) -> str:
+    """Tokens are hundreds of characters long: a log line shows their start."""
+    return value if len(value) <= 64 else value[:24] + "…"
 
 
 def redact_params(params: Mapping[str, str]) -> dict[str, str]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import socket
 import ssl
+import tempfile
 import threading
+import weakref
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -21,10 +26,13 @@ from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
 from .recording import RecordedRequest
+from .tls import make_certificates
 
 __all__ = ["LwaServer"]
 
 logger = logging.getLogger("pytest_lwa")
+#: seconds a client has to complete the TLS handshake
+HANDSHAKE_TIMEOUT: Final = 10.0
 
 
 class _InFlight:
@@ -51,12 +59,27 @@ class _InFlight:
 class _RequestHandler(WSGIRequestHandler):
     """Werkzeug's handler, quiet, and answering even unparsable requests with a JSON body."""
 
+    server: _Server
+
+    def setup(self) -> None:
+        # TLS is set up here, in the connection's own thread, so a client that stalls in the handshake
+        # does not hold up the accept loop (werkzeug would do the handshake there).
+        context = self.server.ssl_context
+        if context is not None:
+            self.request.settimeout(HANDSHAKE_TIMEOUT)
+            self.request = context.wrap_socket(self.request, server_side=True)
+            self.request.settimeout(None)
+        super().setup()
+
+    def finish(self) -> None:
+        super().finish()
+        if isinstance(self.request, ssl.SSLSocket):  # it took over the socket the server would close
+            with contextlib.suppress(OSError):
+                self.request.shutdown(socket.SHUT_WR)
+            self.request.close()
+
     def handle(self) -> None:
-        in_flight = getattr(self.server, "lwa_in_flight", None)
-        if in_flight is None:  # pragma: no cover - every server LwaServer starts has one
-            super().handle()
-            return
-        with in_flight:
+        with self.server.in_flight:
             super().handle()
 
     def log(self, type: str, message: str, *args: Any) -> None:
@@ -100,6 +123,17 @@ def _mismatches(record: RecordedRequest, checks: Mapping[str, Any]) -> list[str]
     return [f"{name} is {actual[name]!r}, not {wanted!r}" for name, wanted in checks.items() if actual[name] != wanted]
 
 
+class _Server(ThreadedWSGIServer):
+    """Werkzeug's threaded server, counting connections and quiet about the ones that fail."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_flight = _InFlight()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("pytest-lwa: connection from %s failed", client_address, exc_info=True)
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port``; raises ``OSError`` (e.g. port in use) instead of exiting."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -135,7 +169,7 @@ class LwaServer(Authority):
         expires_in: int = 3600,
         json_body: bool = True,
         body_style: BodyStyle = "classic",
-        ssl_context: ssl.SSLContext | None = None,
+        tls: bool = False,
         tick: bool = False,
         log_size: int | None = None,
     ) -> None:
@@ -145,8 +179,19 @@ class LwaServer(Authority):
         super().__init__(Settings(expires_in=expires_in, json_body=json_body, body_style=body_style), tick=tick)
         self.host = host
         self._port = port
-        self.ssl_context = ssl_context
-        self._server: BaseWSGIServer | None = None
+        #: with ``tls=True``: the PEM file of the authority that signed the server's certificate
+        self.ca_bundle: str | None = None
+        #: with ``tls=True``: a client SSL context that trusts the server (e.g. ``httpx.Client(verify=...)``)
+        self.ssl_context: ssl.SSLContext | None = None
+        self._server_context: ssl.SSLContext | None = None
+        if tls:
+            directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-tls-"))
+            weakref.finalize(self, shutil.rmtree, directory, True)
+            certificates = make_certificates([host], directory)
+            self._server_context = certificates.server_context
+            self.ssl_context = certificates.client_context
+            self.ca_bundle = str(certificates.ca_bundle)
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # --- addresses ----------------------------------------------------------------------------
@@ -161,7 +206,7 @@ class LwaServer(Authority):
         """Base URL, without a trailing slash, e.g. ``http://127.0.0.1:40123``."""
         if self._server is None:
             raise RuntimeError("the server is not running: call start() (or use `with LwaServer() as server:`) first")
-        scheme = "https" if self.ssl_context is not None else "http"
+        scheme = "https" if self._server_context is not None else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}"
 
@@ -187,18 +232,10 @@ class LwaServer(Authority):
             raise RuntimeError(f"the server is already running on {self.url}")
         sock = _listen(self.host, self._port)
         try:
-            server = make_server(
-                self.host,
-                self._port,
-                self.wsgi_app,
-                threaded=True,
-                request_handler=_RequestHandler,
-                ssl_context=self.ssl_context,
-                fd=sock.fileno(),
-            )
+            server = _Server(self.host, self._port, self.wsgi_app, _RequestHandler, fd=sock.fileno())
         finally:
             sock.close()  # the server works on its own duplicate of the socket
-        server.lwa_in_flight = _InFlight()  # type: ignore[attr-defined]
+        server.ssl_context = self._server_context  # each connection is wrapped in its own thread
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"pytest-lwa:{server.port}", daemon=True
@@ -218,8 +255,7 @@ class LwaServer(Authority):
         thread.join()
         server.server_close()
         self._server = self._thread = None
-        in_flight: _InFlight = server.lwa_in_flight  # type: ignore[attr-defined]
-        return in_flight.wait_idle(drain)
+        return server.in_flight.wait_idle(drain)
 
     def reset(self) -> None:
         """Forget clients, users, tokens, faults, the request log and recorded errors; restore the

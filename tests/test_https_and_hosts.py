@@ -1,0 +1,152 @@
+"""lwa_https_server and lwa_amazon_hosts, as client code meets them."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+
+from pytest_lwa import LwaServer
+from pytest_lwa.amazon_hosts import redirected
+
+APPSTORE = "appstore::apps:readwrite"
+
+
+def form(server: LwaServer) -> dict[str, str]:
+    app = server.add_client(scopes=[APPSTORE])
+    return {
+        "grant_type": "client_credentials",
+        "scope": APPSTORE,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+    }
+
+
+def test_https_server(lwa_https_server: LwaServer) -> None:
+    assert lwa_https_server.url.startswith("https://127.0.0.1:")
+    assert lwa_https_server.ca_bundle is not None
+    assert Path(lwa_https_server.ca_bundle).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    data = form(lwa_https_server)
+    r = requests.post(lwa_https_server.token_url, data=data, verify=lwa_https_server.ca_bundle, timeout=5)
+    assert r.json()["token_type"] == "bearer"
+    with httpx.Client(verify=lwa_https_server.ssl_context) as client:
+        assert client.post(lwa_https_server.token_url, data=data).status_code == 200
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.post(lwa_https_server.token_url, data=data, timeout=5)
+
+
+def test_https_server_is_reset_like_lwa_server(lwa_https_server: LwaServer) -> None:
+    assert lwa_https_server.clients == []
+    assert lwa_https_server.request_log == []
+
+
+def test_a_stalled_tls_handshake_does_not_hold_up_others(lwa_https_server: LwaServer) -> None:
+    with socket.create_connection(("127.0.0.1", lwa_https_server.port)) as stalled:
+        stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and nothing more
+        r = requests.get(lwa_https_server.tokeninfo_url, verify=lwa_https_server.ca_bundle, timeout=5)
+        assert r.status_code == 400
+
+
+def test_garbage_instead_of_a_handshake_is_dropped_quietly(lwa_https_server: LwaServer) -> None:
+    with socket.create_connection(("127.0.0.1", lwa_https_server.port)) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        with contextlib.suppress(ConnectionResetError):  # a reset is a close too, less polite
+            assert sock.recv(100) == b""
+    context = ssl.create_default_context(cafile=lwa_https_server.ca_bundle)
+    with (
+        socket.create_connection(("127.0.0.1", lwa_https_server.port)) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(b"GET /auth/o2/tokeninfo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert tls.recv(20).startswith(b"HTTP/1.1 400")
+    assert lwa_https_server.app.errors == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.amazon.com/auth/o2/token",
+        "https://api.amazon.co.uk/auth/O2/token",
+        "https://api.amazon.co.jp/auth/o2/tokeninfo?access_token=x",
+    ],
+)
+def test_requests_to_amazon_reach_the_mock(lwa_amazon_hosts: LwaServer, url: str) -> None:
+    data = form(lwa_amazon_hosts)
+    if "tokeninfo" in url:
+        r = requests.get(url, timeout=5)
+        assert r.json()["error"] == "invalid_token"
+    else:
+        assert requests.post(url, data=data, timeout=5).json()["token_type"] == "bearer"
+        with requests.Session() as session:
+            assert session.post(url, data=data, timeout=5).status_code == 200
+    assert len(lwa_amazon_hosts.request_log) >= 1
+
+
+def test_httpx_to_amazon_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> None:
+    data = form(lwa_amazon_hosts)
+    with httpx.Client() as client:
+        token = client.post("https://api.amazon.com/auth/o2/token", data=data).json()["access_token"]
+        r = client.get("https://api.amazon.com/user/profile", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403  # a client-credentials token carries no profile scope
+    assert r.json()["error"] == "insufficient_scope"
+    # the request arrived with the host the client named
+    assert lwa_amazon_hosts.request_log[0].headers["Host"] == "api.amazon.com"
+
+
+def test_other_traffic_is_left_alone(lwa_amazon_hosts: LwaServer) -> None:
+    assert requests.get(lwa_amazon_hosts.tokeninfo_url, timeout=5).status_code == 400  # not an Amazon host
+    for url in (
+        "https://sellingpartnerapi-na.amazon.com/orders/v0/orders",
+        "https://api.amazon.com/other/path",
+        "https://www.amazon.com/ap/oa",
+        "https://api.amazon.com.evil.example/auth/o2/token",
+        "http://localhost/auth/o2/token",
+    ):
+        assert redirected(url, "http://127.0.0.1:1") is None
+    assert redirected("https://api.amazon.com/auth/o2/token?a=1", "http://127.0.0.1:1") == (
+        "http://127.0.0.1:1/auth/o2/token?a=1"
+    )
+
+
+def test_patches_end_with_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import httpx
+        import requests.adapters
+
+        ORIGINAL = (requests.adapters.HTTPAdapter.send, httpx.HTTPTransport.handle_request,
+                    httpx.AsyncHTTPTransport.handle_async_request)
+
+        def test_patched(lwa_amazon_hosts):
+            assert requests.adapters.HTTPAdapter.send is not ORIGINAL[0]
+
+        def test_restored():
+            assert (requests.adapters.HTTPAdapter.send, httpx.HTTPTransport.handle_request,
+                    httpx.AsyncHTTPTransport.handle_async_request) == ORIGINAL
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_examples_fail_when_the_server_answers_wrongly(pytester: pytest.Pytester) -> None:
+    """The sp-api example passes against the faithful server and fails against a wrong one."""
+    example = (Path(__file__).resolve().parent.parent / "examples" / "test_sp_api.py").read_text()
+    pytester.makepyfile(test_sp_api_copy=example)  # a name of its own: the original is imported already
+    pytester.runpytest().assert_outcomes(passed=4)
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def wrong_lifetime(lwa_server):
+            lwa_server.configure(expires_in=60)  # a server that does not answer 3600
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1, passed=3)
+    result.stdout.fnmatch_lines(["*test_grantless*", "*assert ('bearer', 60) == ('bearer', 3600)*"])
