@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from . import errors
@@ -38,6 +38,8 @@ __all__ = ["MAX_BODY_BYTES", "LwaApp"]
 #: Token request bodies larger than this are answered 413 (real ones are well under 2 KiB).
 MAX_BODY_BYTES: Final = 64 * 1024
 _MAX_FIELDS: Final = 100
+#: how long an answered connection may sit idle while its unread body is drained
+DRAIN_IDLE_SECONDS: Final = 0.5
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
 
@@ -50,7 +52,8 @@ BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
 
 
 class LwaRequest(Request):
-    max_content_length = MAX_BODY_BYTES
+    # one byte more than allowed, so that a chunked body past the limit can be told from one at it
+    max_content_length = MAX_BODY_BYTES + 1
     #: the parsed body parameters, or the error parsing them gave (parsed once per request)
     parsed: dict[str, str] | LwaError | None = None
 
@@ -80,9 +83,10 @@ class LwaApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = LwaRequest(environ)
         request_id = str(uuid.uuid4())
-        seen = self._record(request)
+        seen = RecordedRequest(request.method, request.path, "", {}, {}, self.authority.clock.now())
         fault = None
         try:
+            seen = self._record(request)
             fault = self.faults.take(seen)
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
@@ -106,6 +110,7 @@ class LwaApp:
         record = replace(seen, status=response.status_code, answer=answer, fault=fault.describe() if fault else None)
         self.log.append(record)
         access_log.info("%s", record)
+        _limit_draining(environ)
         return response(environ, start_response)
 
     def _answer(self, request: LwaRequest, request_id: str) -> Response:
@@ -212,6 +217,17 @@ class LwaApp:
         raise errors.UNSUPPORTED_CONTENT_TYPE
 
 
+def _limit_draining(environ: WSGIEnvironment) -> None:
+    """After answering, werkzeug reads whatever body the app left unread, until the client closes.
+
+    A client that waits for the server to close first (while the body was never read, as on a wrong
+    route) would keep a thread busy forever; a short idle timeout ends that read instead.
+    """
+    connection = environ.get("werkzeug.socket")
+    if isinstance(connection, socket.socket):
+        connection.settimeout(DRAIN_IDLE_SECONDS)
+
+
 def _close(environ: WSGIEnvironment) -> None:
     """Shut the client's connection down (werkzeug's server puts its socket in the environ)."""
     connection = environ.get("werkzeug.socket")
@@ -233,9 +249,14 @@ def _compact(payload: dict[str, Any]) -> bytes:
 
 def _read_body(request: Request) -> bytes:
     try:
-        return request.get_data(cache=False)
+        data = request.stream.read()  # at most max_content_length bytes
     except RequestEntityTooLarge:
         raise errors.REQUEST_TOO_LARGE from None
+    except BadRequest:  # the body ended early (client gone) or its chunked encoding is broken
+        raise errors.MALFORMED_REQUEST from None
+    if len(data) > MAX_BODY_BYTES:
+        raise errors.REQUEST_TOO_LARGE
+    return data
 
 
 def _form_params(raw: bytes, unparseable: LwaError) -> dict[str, str]:
