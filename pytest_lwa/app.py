@@ -14,13 +14,13 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from . import errors
 from .authority import basic_credentials
@@ -45,10 +45,40 @@ JSON: Final = "application/json"
 
 logger = logging.getLogger("pytest_lwa")
 
-Handler = Callable[["LwaRequest"], "dict[str, Any] | Response"]
-NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+Handler = Callable[["LwaRequest"], "dict[str, Any] | _Answer"]
+JSON_HEADERS: Final = (("Content-Type", JSON), ("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 #: routes whose parameters come in the body
 BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
+
+
+class _Answer:
+    """What the app answers: status, body bytes, headers, and (when known) the body as data."""
+
+    __slots__ = ("body", "data", "headers", "status")
+    _UNSET: Final = object()
+
+    def __init__(self, status: int, body: bytes, headers: list[tuple[str, str]], data: Any = _UNSET) -> None:
+        self.status, self.body, self.headers, self.data = status, body, headers, data
+
+    def logged(self) -> Any:
+        """The body as the request log shows it: JSON as data, anything else as bytes."""
+        return parse_answer(self.body) if self.data is _Answer._UNSET else self.data
+
+
+def _environ_headers(environ: WSGIEnvironment) -> Iterator[tuple[str, str]]:
+    """The request headers, named as sent (in title case), straight from the environ."""
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            yield key[5:].replace("_", "-").title(), value
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            yield key.replace("_", "-").title(), value
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
 
 
 class LwaRequest(Request):
@@ -83,63 +113,66 @@ class LwaApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = LwaRequest(environ)
         request_id = str(uuid.uuid4())
-        seen = RecordedRequest(request.method, request.path, "", {}, {}, self.authority.clock.now())
+        seen: dict[str, Any] = {"method": request.method, "path": request.path, "content_type": "", "headers": {},
+                                "params": {}, "time": self.authority.clock.now()}  # fmt: skip
         fault = None
         try:
             seen = self._record(request)
-            fault = self.faults.take(seen)
+            fault = self.faults.take(RecordedRequest(**seen)) if self.faults.pending else None
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
             if fault is not None and fault.kind == "drop":
-                self.log.append(record := replace(seen, fault=fault.describe()))
+                self.log.append(record := RecordedRequest(**seen, fault=fault.describe()))
                 access_log.info("%s", record)
                 _close(environ)
                 raise ConnectionAbortedError("pytest-lwa fault: connection closed without an answer")
             if fault is not None and fault.kind in ("error", "raw"):
-                response = self._fault_response(fault, request_id)
+                answer = self._fault_answer(fault, request_id)
             else:
-                response = self._answer(request, request_id)
+                answer = self._answer(request, request_id)
         except ConnectionAbortedError:
             raise  # werkzeug closes the connection quietly
         except Exception as exc:  # answered as JSON and kept for the test to see
             logger.exception("pytest-lwa: unexpected error answering %s %s", request.method, request.path)
             self.errors.append(exc)
-            response = self._error_response(errors.SERVER_ERROR, request_id)
-        response.headers["x-amzn-RequestId"] = request_id
-        answer = parse_answer(response.get_data())
-        record = replace(seen, status=response.status_code, answer=answer, fault=fault.describe() if fault else None)
+            answer = self._error_answer(errors.SERVER_ERROR, request_id)
+        record = RecordedRequest(
+            **seen, status=answer.status, answer=answer.logged(), fault=fault.describe() if fault else None
+        )
         self.log.append(record)
         access_log.info("%s", record)
         _limit_draining(environ)
-        return response(environ, start_response)
+        headers = [*answer.headers, ("Content-Length", str(len(answer.body))), ("x-amzn-RequestId", request_id)]
+        start_response(_status_line(answer.status), headers)
+        return [] if request.method == "HEAD" else [answer.body]
 
-    def _answer(self, request: LwaRequest, request_id: str) -> Response:
+    def _answer(self, request: LwaRequest, request_id: str) -> _Answer:
         try:
-            answer = self._dispatch(request)
+            result = self._dispatch(request)
         except LwaError as error:
-            response = self._error_response(error, request_id)
+            answer = self._error_answer(error, request_id)
             if error is errors.METHOD_NOT_ALLOWED:
-                response.headers["Allow"] = self.routes[request.path.lower()][0]
-            return response
-        response = answer if isinstance(answer, Response) else Response(_compact(answer), status=200, content_type=JSON)
-        response.headers.update(NO_STORE)
-        return response
+                answer.headers.append(("Allow", self.routes[request.path.lower()][0]))
+            return answer
+        if isinstance(result, _Answer):
+            return result
+        return _Answer(200, _compact(result), [*JSON_HEADERS], result)
 
-    def _error_response(self, error: LwaError, request_id: str, status: int | None = None) -> Response:
+    def _error_answer(self, error: LwaError, request_id: str, status: int | None = None) -> _Answer:
         body = error.body(self.authority.settings.body_style, request_id)
-        return Response(body, status=status or error.status, headers=NO_STORE, content_type=JSON)
+        return _Answer(status or error.status, body, [*JSON_HEADERS])
 
-    def _fault_response(self, fault: Fault, request_id: str) -> Response:
+    def _fault_answer(self, fault: Fault, request_id: str) -> _Answer:
         if fault.error is not None:
-            response = self._error_response(fault.error, request_id, fault.status)
+            answer = self._error_answer(fault.error, request_id, fault.status)
         else:
-            content_type = fault.headers.get("Content-Type", JSON)
-            response = Response(fault.body, status=fault.status, content_type=content_type)
-        response.headers.update(fault.headers)
-        return response
+            answer = _Answer(fault.status, fault.body, [("Content-Type", fault.headers.get("Content-Type", JSON))])
+        answer.headers = [(k, v) for k, v in answer.headers if k not in fault.headers] + list(fault.headers.items())
+        return answer
 
-    def _record(self, request: LwaRequest) -> RecordedRequest:
-        """The request as the log and fault predicates see it, parsed leniently, secrets redacted."""
+    def _record(self, request: LwaRequest) -> dict[str, Any]:
+        """The request's fields as the log and fault predicates see them: parsed leniently, redacted."""
+        environ = request.environ
         if request.method == "POST" and request.path.lower() in BODY_ROUTES:
             parsed = self._body_params(request, lenient=True)
         else:
@@ -147,18 +180,18 @@ class LwaApp:
                 parsed = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
             except LwaError:
                 parsed = {}
-        basic = basic_credentials(request.headers.get("Authorization"))
-        return RecordedRequest(
-            method=request.method,
-            path=request.path,
-            content_type=request.headers.get("Content-Type", ""),
-            headers=redact_headers(request.headers.items()),
-            params=redact_params(parsed),
-            time=self.authority.clock.now(),
-            client_id=parsed.get("client_id") or (basic[0] if isinstance(basic, tuple) else None),
-        )
+        basic = basic_credentials(environ.get("HTTP_AUTHORIZATION"))
+        return {
+            "method": request.method,
+            "path": request.path,
+            "content_type": environ.get("CONTENT_TYPE", ""),
+            "headers": redact_headers(_environ_headers(environ)),
+            "params": redact_params(parsed),
+            "time": self.authority.clock.now(),
+            "client_id": parsed.get("client_id") or (basic[0] if isinstance(basic, tuple) else None),
+        }
 
-    def _dispatch(self, request: LwaRequest) -> dict[str, Any] | Response:
+    def _dispatch(self, request: LwaRequest) -> dict[str, Any] | _Answer:
         route = self.routes.get(request.path.lower())
         if route is None:
             raise errors.NOT_FOUND
@@ -185,13 +218,10 @@ class LwaApp:
         token = request.headers.get("x-amz-access-token", "").strip()
         return self.authority.profile(token or _query_token(request))
 
-    def _authorize(self, request: Request) -> Response:
+    def _authorize(self, request: Request) -> _Answer:
         params = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
         location = self.authority.authorize(params)
-        response = Response(b"", status=302, content_type=JSON)
-        response.headers["Location"] = location  # set as given: werkzeug would make it absolute
-        response.autocorrect_location_header = False
-        return response
+        return _Answer(302, b"", [*JSON_HEADERS, ("Location", location)], None)
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -243,8 +273,11 @@ def _query_token(request: Request) -> str:
     return token
 
 
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
+
+
 def _compact(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return _COMPACT.encode(payload).encode("utf-8")
 
 
 def _read_body(request: Request) -> bytes:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_tokens")
 MARKER_ONLY: Final = ("clients", "teardown_checks")
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_SETTINGS = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,7 +50,13 @@ def pytest_runtest_makereport(
 
 
 def _configured(config: pytest.Config) -> dict[str, Any]:
-    """Settings from the ini file, overridden by the command line."""
+    """Settings from the ini file, overridden by the command line (read once per run)."""
+    if _SETTINGS not in config.stash:
+        config.stash[_SETTINGS] = _read_configured(config)
+    return config.stash[_SETTINGS]
+
+
+def _read_configured(config: pytest.Config) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     expires_in = config.getini("lwa_expires_in")
     if expires_in:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import shutil
 import socket
 import ssl
 import tempfile
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -123,12 +124,61 @@ def _mismatches(record: RecordedRequest, checks: Mapping[str, Any]) -> list[str]
     return [f"{name} is {actual[name]!r}, not {wanted!r}" for name, wanted in checks.items() if actual[name] != wanted]
 
 
+class _Workers:
+    """Threads that serve one connection at a time and then wait for the next.
+
+    A connection goes to an idle thread when there is one, else to a new thread: starting a thread per
+    connection (as socketserver does) costs more than answering a token request, and a stalled
+    connection still never waits for another. The threads are daemons, so they never delay an exit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None] = queue.SimpleQueue()
+
+    def submit(self, job: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            reuse = self._idle > 0
+            if reuse:
+                self._idle -= 1
+        if reuse:
+            self._jobs.put((job, args))
+        else:
+            threading.Thread(target=self._work, args=(job, args), name="pytest-lwa-worker", daemon=True).start()
+
+    def _work(self, job: Callable[..., None], args: tuple[Any, ...]) -> None:
+        while True:
+            job(*args)
+            with self._lock:
+                self._idle += 1
+            next_job = self._jobs.get()
+            if next_job is None:
+                return
+            job, args = next_job
+
+    def release(self) -> None:
+        """Let the idle threads end."""
+        with self._lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._jobs.put(None)
+
+
 class _Server(ThreadedWSGIServer):
     """Werkzeug's threaded server, counting connections and quiet about the ones that fail."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self.in_flight = _InFlight()
+        self.workers = _Workers()  # before werkzeug's __init__, which may call server_close()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.workers.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.workers.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("pytest-lwa: connection from %s failed", client_address, exc_info=True)

@@ -1,0 +1,453 @@
+"""pytest-lwa's speed and memory figures, each against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/run.py            # everything (about two minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --only startup,plugin
+
+Figures are ratios to a baseline run on the same machine in the same run, so they mean the same on a
+fast laptop and a loaded CI box. Nothing here runs in the test suite: timings do not belong in tests.
+Needs the test extra (pytest-httpserver, requests); the peer comparison also needs Node.js and npm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+APPSTORE = "appstore::apps:readwrite"
+RESULTS: list[tuple[str, str, str, bool | None]] = []
+#: subprocesses run as an installed package does: from bytecode, whatever PYTHONDONTWRITEBYTECODE says here
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def report(name: str, figure: str, target: str, met: bool | None) -> None:
+    verdict = {True: "meets", False: "MISSES", None: "info"}[met]
+    RESULTS.append((name, figure, target, met))
+    print(f"  {name:<34} {figure:<46} target {target:<22} {verdict}", flush=True)
+
+
+def best_of(runs: int, measure: Callable[[], float]) -> float:
+    return min(measure() for _ in range(runs))
+
+
+# --- per-test overhead ---------------------------------------------------------------------------
+
+LWA_TESTS = """
+import pytest, requests
+
+@pytest.mark.parametrize("n", range(500))
+def test_token(lwa_server, n):
+    app = lwa_server.add_client(scopes=["appstore::apps:readwrite"])
+    r = requests.post(lwa_server.token_url, data={"grant_type": "client_credentials",
+        "scope": "appstore::apps:readwrite", "client_id": app.client_id, "client_secret": app.client_secret})
+    assert r.json()["token_type"] == "bearer"
+"""
+
+STATIC_TESTS = """
+import pytest, requests
+
+@pytest.mark.parametrize("n", range(500))
+def test_token(httpserver, n):
+    httpserver.expect_request("/auth/o2/token", method="POST").respond_with_json(
+        {"access_token": "Atc|static", "scope": "appstore::apps:readwrite", "token_type": "bearer", "expires_in": 3600})
+    r = requests.post(httpserver.url_for("/auth/o2/token"), data={"grant_type": "client_credentials",
+        "scope": "appstore::apps:readwrite", "client_id": "id", "client_secret": "secret"})
+    assert r.json()["token_type"] == "bearer"
+"""
+
+
+def pytest_seconds(directory: Path, name: str, *extra: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", name, *extra],
+        cwd=directory,
+        check=True,
+        capture_output=True,
+        env=ENV,
+    )
+    return time.perf_counter() - started
+
+
+def per_test_overhead() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "test_lwa.py").write_text(LWA_TESTS)
+        (directory / "test_static.py").write_text(STATIC_TESTS)
+        (directory / "pytest.ini").write_text("[pytest]\n")
+        ours, baseline = [], []
+        for _ in range(3):  # interleaved, so drift on the machine hits both
+            ours.append(pytest_seconds(directory, "test_lwa.py"))
+            baseline.append(pytest_seconds(directory, "test_static.py"))
+    ratio = min(ours) / min(baseline)
+    per_test = (min(ours) - min(baseline)) / 500 * 1000
+    report(
+        "500 tests, one token each",
+        f"{min(ours):.2f} s vs httpserver {min(baseline):.2f} s = {ratio:.2f}x ({per_test:+.2f} ms/test)",
+        "<= 1.10x",
+        ratio <= 1.10,
+    )
+
+
+# --- servers in subprocesses ---------------------------------------------------------------------
+
+BARE_WERKZEUG = """
+import json, sys
+from werkzeug.serving import WSGIRequestHandler, make_server
+BODY = json.dumps({"access_token": "Atc|" + "x" * 350, "scope": "appstore::apps:readwrite",
+                   "token_type": "bearer", "expires_in": 3600}).encode()
+def app(environ, start_response):
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))])
+    return [BODY]
+class Quiet(WSGIRequestHandler):
+    def log_request(self, *args): pass
+server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
+with open(sys.argv[1], "w") as ready:
+    json.dump({"url": f"http://127.0.0.1:{server.port}"}, ready)
+server.serve_forever()
+"""
+
+PEER = """
+const { OAuth2Server } = require('oauth2-mock-server');
+(async () => {
+  const server = new OAuth2Server();
+  await server.issuer.keys.generate('RS256');
+  await server.start(0, '127.0.0.1');
+  require('fs').writeFileSync(process.argv[2], JSON.stringify({url: `http://127.0.0.1:${server.address().port}`}));
+})();
+"""
+
+
+@contextmanager
+def running(command: list[str], ready: Path, cwd: Path | None = None) -> Iterator[tuple[dict[str, Any], float]]:
+    """Start a server process; yields its ready-file JSON and the seconds until it answered."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            if ready.exists() and ready.stat().st_size:
+                info = json.loads(ready.read_text())
+                try:
+                    requests.get(info["url"] + "/", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    pass
+            time.sleep(0.002)
+        yield info, time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve_command(ready: Path) -> list[str]:
+    return [PYTHON, "-m", "pytest_lwa", "serve", "--port", "0", "--log-level", "warning", "--ready-file", str(ready)]
+
+
+Target = tuple[str, dict[str, str], "tuple[str, str] | None"]
+
+
+def interleaved_rates(targets: dict[str, Target], count: int, rounds: int = 8) -> dict[str, float]:
+    """Requests per second of each server, one client, rounds interleaved; the best round of each.
+
+    The client is http.client, reusing its connection where the server keeps it open: light enough
+    that the servers, not the client, set the pace. Interleaving and taking the best round keep a noisy
+    machine from favouring whichever ran first.
+    """
+    best = dict.fromkeys(targets, 0.0)
+    per_round = max(1, count // rounds)
+    prepared = {}
+    for name, (url, form, auth) in targets.items():
+        parts = urlsplit(url)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+        prepared[name] = (connection, parts.path, urlencode(form), headers)
+
+    def post(name: str) -> None:
+        connection, path, body, headers = prepared[name]
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        data = response.read()
+        assert response.status == 200, data
+        if response.will_close:
+            connection.close()
+
+    for name in targets:
+        for _ in range(50):  # warm up
+            post(name)
+    for _ in range(rounds):
+        for name in targets:
+            started = time.perf_counter()
+            for _ in range(per_round):
+                post(name)
+            best[name] = max(best[name], per_round / (time.perf_counter() - started))
+    for connection, *_ in prepared.values():
+        connection.close()
+    return best
+
+
+def demo_form() -> dict[str, str]:
+    from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    return {"grant_type": "client_credentials", "scope": APPSTORE, "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET}  # fmt: skip
+
+
+def round_trip(count: int, with_peer: bool) -> None:
+    """The standalone server against a bare werkzeug server (and the npm peer), measured together."""
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        script = Path(tmp) / "bare.py"
+        script.write_text(BARE_WERKZEUG)
+        ours, _ = stack.enter_context(running(serve_command(Path(tmp) / "lwa.json"), Path(tmp) / "lwa.json"))
+        bare, _ = stack.enter_context(running([PYTHON, str(script), str(Path(tmp) / "b.json")], Path(tmp) / "b.json"))
+        targets: dict[str, Target] = {
+            "ours": (ours["url"] + "/auth/o2/token", demo_form(), None),
+            "bare": (bare["url"] + "/auth/o2/token", demo_form(), None),
+        }
+        package = start_peer(stack) if with_peer else None
+        if package is not None:
+            peer_url = json.loads((HERE / ".peer" / "ready.json").read_text())["url"]
+            targets["peer"] = (
+                peer_url + "/token",
+                {"grant_type": "client_credentials", "scope": APPSTORE},
+                ("id", "s"),
+            )
+        rates = interleaved_rates(targets, count)
+    ratio = rates["bare"] / rates["ours"]
+    report(
+        "round trip, standalone server",
+        f"{rates['ours']:.0f} req/s vs bare werkzeug {rates['bare']:.0f} req/s = {ratio:.2f}x",
+        "<= 1.30x time",
+        ratio <= 1.3,
+    )
+    if not with_peer:
+        return
+    if package is None:
+        report("peer: oauth2-mock-server (npm)", "skipped: no Node.js/npm", ">= 3x its req/s", None)
+        return
+    ratio = rates["ours"] / rates["peer"]
+    report(
+        f"peer: {package}",
+        f"ours {rates['ours']:.0f} req/s vs theirs {rates['peer']:.0f} req/s = {ratio:.2f}x",
+        ">= 3x its req/s",
+        ratio >= 3,
+    )
+
+
+def start_peer(stack: ExitStack) -> str | None:
+    """Install (once) and start oauth2-mock-server; returns the package used, or None without Node."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        return None
+    major = int(subprocess.run([node, "--version"], capture_output=True, text=True).stdout.lstrip("v").split(".")[0])
+    package = "oauth2-mock-server" if major >= 22 else "oauth2-mock-server@7"  # 8+ needs Node 22
+    cache = HERE / ".peer"
+    cache.mkdir(exist_ok=True)
+    if not (cache / "node_modules" / "oauth2-mock-server").exists():
+        subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", package], cwd=cache, check=True)
+    (cache / "serve.js").write_text(PEER)
+    ready = cache / "ready.json"
+    ready.unlink(missing_ok=True)
+    stack.enter_context(running([node, "serve.js", str(ready)], ready, cwd=cache))
+    return package
+
+
+def startup() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "bare.py"
+        script.write_text(BARE_WERKZEUG)
+        ours, bare = [], []
+        for attempt in range(5):
+            ready = Path(tmp) / f"lwa{attempt}.json"
+            with running(serve_command(ready), ready) as (_, seconds):
+                ours.append(seconds)
+            ready = Path(tmp) / f"bare{attempt}.json"
+            with running([PYTHON, str(script), str(ready)], ready) as (_, seconds):
+                bare.append(seconds)
+    ours_s, bare_s = statistics.median(ours), statistics.median(bare)
+    report(
+        "start-up of pytest-lwa serve",
+        f"{ours_s * 1000:.0f} ms vs bare werkzeug {bare_s * 1000:.0f} ms = {ours_s / bare_s:.2f}x",
+        "< 500 ms",
+        ours_s < 0.5,
+    )
+
+
+# --- in-process ----------------------------------------------------------------------------------
+
+
+def concurrency(threads: int = 8, each: int = 2000) -> None:
+    from pytest_lwa import LwaServer
+
+    with LwaServer() as server:
+        app = server.add_client(scopes=[APPSTORE])
+        form = {"grant_type": "client_credentials", "scope": APPSTORE, "client_id": app.client_id,
+                "client_secret": app.client_secret}  # fmt: skip
+        tokens: list[list[str]] = [[] for _ in range(threads)]
+        failures: list[int] = []
+
+        def work(index: int) -> None:
+            with requests.Session() as session:
+                for _ in range(each):
+                    response = session.post(server.token_url, data=form, timeout=30)
+                    if response.status_code != 200:
+                        failures.append(response.status_code)
+                    else:
+                        tokens[index].append(response.json()["access_token"])
+
+        started = time.perf_counter()
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        seconds = time.perf_counter() - started
+        issued = [token for batch in tokens for token in batch]
+        valid = sum(1 for token in issued if server.verify(token, scopes=[APPSTORE]))
+    ok = not failures and len(issued) == len(set(issued)) == valid == threads * each
+    report(
+        f"{threads} threads x {each} token requests",
+        f"{len(issued)} answered, {len(set(issued))} distinct, {valid} valid; {len(issued) / seconds:.0f} req/s",
+        "all, distinct, valid",
+        ok,
+    )
+
+
+MEMORY = """
+import gc, io, sys
+from pytest_lwa import LwaServer
+
+def rss_mb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+server = LwaServer(log_size=1000, tick=True)   # as pytest-lwa serve runs it
+app = server.add_client(scopes=["appstore::apps:readwrite"])
+body = ("grant_type=client_credentials&scope=appstore::apps:readwrite&client_id=%s&client_secret=%s"
+        % (app.client_id, app.client_secret)).encode()
+def issue(count):
+    for _ in range(count):
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/auth/o2/token", "QUERY_STRING": "",
+                   "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
+        status = []
+        b"".join(server.app(environ, lambda s, h, e=None: status.append(s)))
+        assert status[0].startswith("200"), status
+issue(2000)          # warm: caches, the request log filled to its bound
+gc.collect()
+idle = rss_mb()
+issue(int(sys.argv[1]))
+gc.collect()
+print(idle, rss_mb())
+"""
+
+
+def memory(count: int) -> None:
+    out = subprocess.run([PYTHON, "-c", MEMORY, str(count)], capture_output=True, text=True, check=True, env=ENV).stdout
+    idle, after = map(float, out.split())
+    growth = after - idle
+    report(
+        f"memory after {count:,} tokens",
+        f"RSS {idle:.1f} MB idle -> {after:.1f} MB (+{growth:.1f} MB)",
+        "< +20 MB",
+        growth < 20,
+    )
+
+
+def plugin_cost() -> None:
+    """What loading the plugin costs a run that never asks for its fixtures."""
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(HERE.parent / "pytest_lwa")], check=True, env=ENV)
+    samples = []
+    for _ in range(9):
+        out = subprocess.run(
+            [PYTHON, "-X", "importtime", "-c", "import pytest; import pytest_lwa.plugin"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=ENV,
+        ).stderr
+        total = 0
+        for line in out.splitlines():
+            parts = [part.strip() for part in line.split("|")]
+            if len(parts) == 3 and parts[2].startswith("pytest_lwa"):
+                total += int(parts[0].split(":")[1])
+        samples.append(total)
+    ours = statistics.median(samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "test_plain.py").write_text("def test_plain():\n    assert True\n")
+        (directory / "pytest.ini").write_text("[pytest]\n")
+        with_plugin, without = [], []
+        for _ in range(10):
+            with_plugin.append(pytest_seconds(directory, "test_plain.py"))
+            without.append(pytest_seconds(directory, "test_plain.py", "-p", "no:lwa"))
+    difference = (min(with_plugin) - min(without)) * 1000
+    report(
+        "plugin import (fixtures unused)",
+        f"{ours / 1000:.2f} ms importing pytest_lwa + plugin (median of 9)",
+        "<= 5 ms",
+        ours / 1000 <= 5,
+    )
+    report(
+        "pytest run, plugin vs -p no:lwa",
+        f"{min(with_plugin) * 1000:.0f} ms vs {min(without) * 1000:.0f} ms ({difference:+.0f} ms, noisy)",
+        "(whole-run view)",
+        None,
+    )
+
+
+def main() -> int:
+    sections = ["overhead", "roundtrip", "peer", "concurrency", "memory", "startup", "plugin"]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(sections)}")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round-trip measurement")
+    parser.add_argument("--tokens", type=int, default=200_000, help="tokens for the memory measurement")
+    args = parser.parse_args()
+    chosen = args.only.split(",") if args.only else sections
+    print(f"pytest-lwa benchmarks, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    if "overhead" in chosen:
+        per_test_overhead()
+    if "roundtrip" in chosen or "peer" in chosen:
+        round_trip(args.requests, with_peer="peer" in chosen)
+    if "concurrency" in chosen:
+        concurrency()
+    if "memory" in chosen:
+        memory(args.tokens)
+    if "startup" in chosen:
+        startup()
+    if "plugin" in chosen:
+        plugin_cost()
+    missed = [name for name, _, _, met in RESULTS if met is False]
+    print(f"{len(RESULTS) - len(missed)} of {len(RESULTS)} figures meet their targets" + (
+        f"; missed: {', '.join(missed)}" if missed else ""))  # fmt: skip
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
