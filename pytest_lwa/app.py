@@ -167,7 +167,8 @@ class LwaApp:
             answer = self._error_answer(fault.error, request_id, fault.status)
         else:
             answer = _Answer(fault.status, fault.body, [("Content-Type", fault.headers.get("Content-Type", JSON))])
-        answer.headers = [(k, v) for k, v in answer.headers if k not in fault.headers] + list(fault.headers.items())
+        replaced = {name.lower() for name in fault.headers}
+        answer.headers = [(k, v) for k, v in answer.headers if k.lower() not in replaced] + list(fault.headers.items())
         return answer
 
     def _record(self, request: LwaRequest) -> dict[str, Any]:

@@ -116,3 +116,10 @@ def missing_parameter(name: str) -> LwaError:
 def invalid_grant(parameter: str) -> LwaError:
     """``invalid_grant`` naming the grant parameter (``refresh_token`` or ``code``) that failed."""
     return LwaError(400, "invalid_grant", f"The request has an invalid grant parameter : {parameter}")
+
+
+def catalogue() -> list[LwaError]:
+    """Every error the mock can answer on its own (faults can add any other)."""
+    fixed = [error for error in globals().values() if isinstance(error, LwaError)]
+    named = ("scope", "client_id", "access_token", "refresh_token", "code", "device_code", "user_code")
+    return [*fixed, *map(missing_parameter, named), invalid_grant("refresh_token"), invalid_grant("code")]

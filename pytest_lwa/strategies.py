@@ -139,16 +139,6 @@ def token_responses(
     )
 
 
-def _catalogue() -> list[LwaError]:
-    named = [e for e in vars(errors).values() if isinstance(e, LwaError)]
-    return [
-        *named,
-        *(errors.missing_parameter(p) for p in ("scope", "client_id", "refresh_token", "code")),
-        errors.invalid_grant("refresh_token"),
-        errors.invalid_grant("code"),
-    ]
-
-
 def error_responses(style: BodyStyle | None = None) -> st.SearchStrategy[tuple[int, bytes]]:
     """``(status, body)`` of the mock's error answers, in ``style`` (default: either style)."""
     if style is not None and style not in BODY_STYLES:
@@ -157,7 +147,7 @@ def error_responses(style: BodyStyle | None = None) -> st.SearchStrategy[tuple[i
     request_ids = st.uuids(version=4).map(str)
     return st.builds(
         lambda error, chosen, request_id: (error.status, error.body(chosen, request_id)),
-        st.sampled_from(_catalogue()),
+        st.sampled_from(errors.catalogue()),
         styles,
         request_ids,
     )

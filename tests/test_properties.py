@@ -14,17 +14,7 @@ from hypothesis import strategies as st
 
 from pytest_lwa import Client, LwaServer, errors
 
-CATALOGUE = {(e.status, e.error, e.description) for e in vars(errors).values() if isinstance(e, errors.LwaError)} | {
-    (e.status, e.error, e.description)
-    for e in (
-        *(
-            errors.missing_parameter(name)
-            for name in ("scope", "client_id", "access_token", "refresh_token", "code", "device_code", "user_code")
-        ),
-        errors.invalid_grant("refresh_token"),
-        errors.invalid_grant("code"),
-    )
-}
+CATALOGUE = {(e.status, e.error, e.description) for e in errors.catalogue()}
 
 SCOPES = ["appstore::apps:readwrite", "adx_reporting::appstore:marketer", "profile", "nonsense"]
 

@@ -94,6 +94,9 @@ def test_raw_answers(lwa_server: LwaServer, client: Client) -> None:
     )
     with pytest.raises(requests.JSONDecodeError):
         r.json()
+    lwa_server.respond_next(503, "busy", {"content-type": "text/plain"})  # header names in any case
+    r = grantless(lwa_server, client)
+    assert (r.status_code, r.headers["Content-Type"]) == (503, "text/plain")
 
 
 def test_throttle(lwa_server: LwaServer, client: Client) -> None:
