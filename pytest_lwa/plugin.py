@@ -109,11 +109,17 @@ def lwa_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[L
 
 
 @pytest.fixture(scope="session")
-def lwa_https_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[LwaServer]:
+def lwa_https_server_listen_address(lwa_server_listen_address: tuple[str, int]) -> tuple[str, int]:
+    """Host and port of the session's HTTPS server (default: the same host, a free port)."""
+    return (lwa_server_listen_address[0], 0)
+
+
+@pytest.fixture(scope="session")
+def lwa_https_session_server(lwa_https_server_listen_address: tuple[str, int]) -> Iterator[LwaServer]:
     """The session's HTTPS server, with a certificate authority made for this session."""
     from .server import LwaServer
 
-    host, port = lwa_server_listen_address
+    host, port = lwa_https_server_listen_address
     try:
         server = LwaServer(host, port, tls=True)
     except RuntimeError as error:

@@ -150,3 +150,30 @@ def test_examples_fail_when_the_server_answers_wrongly(pytester: pytest.Pytester
     result = pytester.runpytest()
     result.assert_outcomes(failed=1, passed=3)
     result.stdout.fnmatch_lines(["*test_grantless*", "*assert ('bearer', 60) == ('bearer', 3600)*"])
+
+
+def test_fixed_ports_for_both_servers(pytester: pytest.Pytester) -> None:
+    with socket.socket() as one, socket.socket() as two:  # two free ports to hand out
+        one.bind(("127.0.0.1", 0))
+        two.bind(("127.0.0.1", 0))
+        ports = one.getsockname()[1], two.getsockname()[1]
+    pytester.makeconftest(
+        f"""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def lwa_server_listen_address():
+            return ("127.0.0.1", {ports[0]})
+
+        @pytest.fixture(scope="session")
+        def lwa_https_server_listen_address():
+            return ("127.0.0.1", {ports[1]})
+        """
+    )
+    pytester.makepyfile(
+        f"""
+        def test_both(lwa_server, lwa_https_server):
+            assert (lwa_server.port, lwa_https_server.port) == {ports}
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
