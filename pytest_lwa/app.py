@@ -96,6 +96,7 @@ class LwaApp:
         self.errors: list[BaseException] = []
         self.faults = FaultQueue()
         self.log: deque[RecordedRequest] = deque(maxlen=log_size)
+        self.generation = 0
         # lower-cased path -> (method, handler); the /auth/o2 paths match in any case, as Amazon's do.
         self.routes: dict[str, tuple[str, Handler]] = {
             "/auth/o2/token": ("POST", self._token),
@@ -106,6 +107,7 @@ class LwaApp:
         }
 
     def reset(self) -> None:
+        self.generation += 1  # requests still in flight from before belong to no one now
         self.errors.clear()
         self.faults.clear()
         self.log.clear()
@@ -113,6 +115,7 @@ class LwaApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = LwaRequest(environ)
         request_id = str(uuid.uuid4())
+        generation = self.generation
         seen: dict[str, Any] = {"method": request.method, "path": request.path, "content_type": "", "headers": {},
                                 "params": {}, "time": self.authority.clock.now()}  # fmt: skip
         fault = None
@@ -121,6 +124,9 @@ class LwaApp:
             fault = self.faults.take(RecordedRequest(**seen)) if self.faults.pending else None
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
+                if self.generation != generation:  # reset while it waited: its test is over
+                    _close(environ)
+                    raise ConnectionAbortedError("pytest-lwa: the server was reset while this request waited")
             if fault is not None and fault.kind == "drop":
                 self.log.append(record := RecordedRequest(**seen, fault=fault.describe()))
                 access_log.info("%s", record)
@@ -134,12 +140,14 @@ class LwaApp:
             raise  # werkzeug closes the connection quietly
         except Exception as exc:  # answered as JSON and kept for the test to see
             logger.exception("pytest-lwa: unexpected error answering %s %s", request.method, request.path)
-            self.errors.append(exc)
+            if self.generation == generation:
+                self.errors.append(exc)
             answer = self._error_answer(errors.SERVER_ERROR, request_id)
         record = RecordedRequest(
             **seen, status=answer.status, answer=answer.logged(), fault=fault.describe() if fault else None
         )
-        self.log.append(record)
+        if self.generation == generation:  # a request that outlived a reset stays out of the next test's log
+            self.log.append(record)
         access_log.info("%s", record)
         _limit_draining(environ)
         headers = [*answer.headers, ("Content-Length", str(len(answer.body))), ("x-amzn-RequestId", request_id)]

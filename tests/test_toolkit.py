@@ -317,3 +317,15 @@ def test_clock_set_moves_expiry(lwa_server: LwaServer, client: Client) -> None:
     lwa_server.clock.set(datetime.now(UTC) + timedelta(hours=2))
     with pytest.raises(TokenRejected, match="expired"):
         lwa_server.verify(token)
+
+
+def test_a_request_that_outlives_its_test_stays_out_of_the_next(lwa_server: LwaServer, client: Client) -> None:
+    lwa_server.delay_next(0.5)
+    with pytest.raises(requests.ReadTimeout):
+        requests.post(lwa_server.token_url, data={"grant_type": "client_credentials"}, timeout=0.05)
+    lwa_server.reset()  # what the fixture does between tests
+    server = lwa_server._server
+    assert server is not None
+    assert server.in_flight.wait_idle(5)  # the delayed request has finished
+    assert lwa_server.request_log == []
+    assert lwa_server.app.errors == []
