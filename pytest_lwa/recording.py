@@ -99,3 +99,27 @@ def parse_answer(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return body
+
+
+CRITERIA: Final = ("grant_type", "client_id", "scope", "auth_method", "content_type", "status")
+
+
+def criteria_of(criteria: Mapping[str, Any]) -> dict[str, Any]:
+    """``criteria`` for ``assert_token_requests``, checked for unknown names."""
+    unknown = set(criteria) - set(CRITERIA)
+    if unknown:
+        raise TypeError(f"unknown criteria {', '.join(sorted(unknown))}; criteria are: {', '.join(CRITERIA)}")
+    return dict(criteria)
+
+
+def mismatches(record: RecordedRequest, checks: Mapping[str, Any]) -> list[str]:
+    """Why ``record`` does not match ``checks`` (empty when it does)."""
+    actual = {
+        "grant_type": record.grant_type,
+        "client_id": record.client_id,
+        "scope": record.params.get("scope"),
+        "auth_method": record.auth_method,
+        "content_type": record.content_type.split(";")[0].strip().lower(),
+        "status": record.status,
+    }
+    return [f"{name} is {actual[name]!r}, not {wanted!r}" for name, wanted in checks.items() if actual[name] != wanted]

@@ -26,7 +26,7 @@ from .app import LwaApp
 from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
-from .recording import RecordedRequest
+from .recording import RecordedRequest, criteria_of, mismatches
 from .tls import make_certificates
 
 __all__ = ["LwaServer"]
@@ -99,29 +99,6 @@ class _RequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-
-
-_CRITERIA: Final = ("grant_type", "client_id", "scope", "auth_method", "content_type", "status")
-
-
-def _criteria(criteria: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(criteria) - set(_CRITERIA)
-    if unknown:
-        raise TypeError(f"unknown criteria {', '.join(sorted(unknown))}; criteria are: {', '.join(_CRITERIA)}")
-    return dict(criteria)
-
-
-def _mismatches(record: RecordedRequest, checks: Mapping[str, Any]) -> list[str]:
-    """Why ``record`` does not match ``checks`` (empty when it does)."""
-    actual = {
-        "grant_type": record.grant_type,
-        "client_id": record.client_id,
-        "scope": record.params.get("scope"),
-        "auth_method": record.auth_method,
-        "content_type": record.content_type.split(";")[0].strip().lower(),
-        "status": record.status,
-    }
-    return [f"{name} is {actual[name]!r}, not {wanted!r}" for name, wanted in checks.items() if actual[name] != wanted]
 
 
 class _Workers:
@@ -390,8 +367,8 @@ class LwaServer(Authority):
 
     def token_requests(self, **criteria: Any) -> list[RecordedRequest]:
         """The logged ``POST /auth/o2/token`` requests matching ``criteria`` (see :meth:`assert_token_requests`)."""
-        checks = _criteria(criteria)
-        return [r for r in self.request_log if r.is_token_request and not _mismatches(r, checks)]
+        checks = criteria_of(criteria)
+        return [r for r in self.request_log if r.is_token_request and not mismatches(r, checks)]
 
     def assert_token_requests(self, count: int | None = None, **criteria: Any) -> list[RecordedRequest]:
         """Assert how many token requests matched ``criteria`` (at least one when ``count`` is None).
@@ -400,9 +377,9 @@ class LwaServer(Authority):
         ``"body"``, ``"none"``), ``content_type`` (media type), ``status``. On failure the message lists the
         token requests seen and why each did not match.
         """
-        checks = _criteria(criteria)
+        checks = criteria_of(criteria)
         seen = [r for r in self.request_log if r.is_token_request]
-        matched = [r for r in seen if not _mismatches(r, checks)]
+        matched = [r for r in seen if not mismatches(r, checks)]
         if (count is None and matched) or len(matched) == count:
             return matched
         wanted = "at least 1" if count is None else str(count)
@@ -416,7 +393,7 @@ class LwaServer(Authority):
             lines.append(f"Token requests seen ({len(seen)}):")
             for number, record in enumerate(seen, 1):
                 lines.append(f"  {number}. {record.describe()}")
-                lines.extend(f"       {why}" for why in _mismatches(record, checks))
+                lines.extend(f"       {why}" for why in mismatches(record, checks))
         others = len(self.app.log) - len(seen)
         if others:
             lines.append(f"({others} other request(s) not shown; see lwa_server.request_log)")
