@@ -84,7 +84,7 @@ def _status_line(status: int) -> str:
 class LwaRequest(Request):
     # one byte more than allowed, so that a chunked body past the limit can be told from one at it
     max_content_length = MAX_BODY_BYTES + 1
-    #: the parsed body parameters, or the error parsing them gave (parsed once per request)
+    #: the parsed body or query parameters, or the error parsing them gave (parsed once per request)
     parsed: dict[str, str] | LwaError | None = None
 
 
@@ -116,8 +116,7 @@ class LwaApp:
         request = LwaRequest(environ)
         request_id = str(uuid.uuid4())
         generation = self.generation
-        seen: dict[str, Any] = {"method": request.method, "path": request.path, "content_type": "", "headers": {},
-                                "params": {}, "time": self.authority.clock.now()}  # fmt: skip
+        seen: dict[str, Any] | None = None
         fault = None
         try:
             seen = self._record(request)
@@ -143,6 +142,9 @@ class LwaApp:
             if self.generation == generation:
                 self.errors.append(exc)
             answer = self._error_answer(errors.SERVER_ERROR, request_id)
+        if seen is None:  # the request could not even be recorded
+            seen = {"method": request.method, "path": request.path, "content_type": "", "headers": {}, "params": {},
+                    "time": self.authority.clock.now()}  # fmt: skip
         record = RecordedRequest(
             **seen, status=answer.status, answer=answer.logged(), fault=fault.describe() if fault else None
         )
@@ -166,13 +168,12 @@ class LwaApp:
             return result
         return _Answer(200, _compact(result), [*JSON_HEADERS], result)
 
-    def _error_answer(self, error: LwaError, request_id: str, status: int | None = None) -> _Answer:
-        body = error.body(self.authority.settings.body_style, request_id)
-        return _Answer(status or error.status, body, [*JSON_HEADERS])
+    def _error_answer(self, error: LwaError, request_id: str) -> _Answer:
+        return _Answer(error.status, error.body(self.authority.settings.body_style, request_id), [*JSON_HEADERS])
 
     def _fault_answer(self, fault: Fault, request_id: str) -> _Answer:
         if fault.error is not None:
-            answer = self._error_answer(fault.error, request_id, fault.status)
+            answer = self._error_answer(fault.error, request_id)
         else:
             answer = _Answer(fault.status, fault.body, [("Content-Type", fault.headers.get("Content-Type", JSON))])
         replaced = {name.lower() for name in fault.headers}
@@ -182,13 +183,7 @@ class LwaApp:
     def _record(self, request: LwaRequest) -> dict[str, Any]:
         """The request's fields as the log and fault predicates see them: parsed leniently, redacted."""
         environ = request.environ
-        if request.method == "POST" and request.path.lower() in BODY_ROUTES:
-            parsed = self._body_params(request, lenient=True)
-        else:
-            try:
-                parsed = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
-            except LwaError:
-                parsed = {}
+        parsed = self._params(request, lenient=True)
         basic = basic_credentials(environ.get("HTTP_AUTHORIZATION"))
         return {
             "method": request.method,
@@ -212,33 +207,44 @@ class LwaApp:
     # --- endpoints ----------------------------------------------------------------------------
 
     def _token(self, request: LwaRequest) -> dict[str, Any]:
-        return self.authority.token(self._body_params(request), request.headers.get("Authorization"))
+        return self.authority.token(self._params(request), request.headers.get("Authorization"))
 
     def _codepair(self, request: LwaRequest) -> dict[str, Any]:
-        return self.authority.create_code_pair(self._body_params(request))
+        return self.authority.create_code_pair(self._params(request))
 
-    def _tokeninfo(self, request: Request) -> dict[str, Any]:
-        return self.authority.tokeninfo(_query_token(request))
+    def _tokeninfo(self, request: LwaRequest) -> dict[str, Any]:
+        return self.authority.tokeninfo(self._query_token(request))
 
-    def _profile(self, request: Request) -> dict[str, Any]:
+    def _profile(self, request: LwaRequest) -> dict[str, Any]:
         scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return self.authority.profile(credentials.strip())
         token = request.headers.get("x-amz-access-token", "").strip()
-        return self.authority.profile(token or _query_token(request))
+        return self.authority.profile(token or self._query_token(request))
 
-    def _authorize(self, request: Request) -> _Answer:
-        params = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
-        location = self.authority.authorize(params)
+    def _authorize(self, request: LwaRequest) -> _Answer:
+        location = self.authority.authorize(self._params(request))
         return _Answer(302, b"", [*JSON_HEADERS, ("Location", location)], None)
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def _body_params(self, request: LwaRequest, lenient: bool = False) -> dict[str, str]:
-        """The body's parameters; raises the error a bad body gets (or, ``lenient``, returns ``{}``)."""
+    def _query_token(self, request: LwaRequest) -> str:
+        token = self._params(request).get("access_token")
+        if not token:
+            raise errors.missing_parameter("access_token")
+        return token
+
+    def _params(self, request: LwaRequest, lenient: bool = False) -> dict[str, str]:
+        """The request's parameters: the body's on the POST routes that take one, else the query's.
+
+        Parsed once per request; raises the error a bad body or query gets (``lenient``: returns ``{}``).
+        """
         if request.parsed is None:
             try:
-                request.parsed = self._parse_body(request)
+                if request.method == "POST" and request.path.lower() in BODY_ROUTES:
+                    request.parsed = self._parse_body(request)
+                else:
+                    request.parsed = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
             except LwaError as error:
                 request.parsed = error
         if isinstance(request.parsed, LwaError):
@@ -273,13 +279,6 @@ def _close(environ: WSGIEnvironment) -> None:
     if isinstance(connection, socket.socket):
         with contextlib.suppress(OSError):
             connection.shutdown(socket.SHUT_RDWR)
-
-
-def _query_token(request: Request) -> str:
-    token = _form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST).get("access_token")
-    if not token:
-        raise errors.missing_parameter("access_token")
-    return token
 
 
 _COMPACT: Final = json.JSONEncoder(separators=(",", ":"))

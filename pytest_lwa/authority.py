@@ -25,7 +25,7 @@ import math
 import secrets
 import string
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -532,17 +532,11 @@ class Authority:
                 raise errors.MALFORMED_REQUEST
         if "authorization_code" not in client.grants:
             raise errors.UNAUTHORIZED_CLIENT
-        self._check_user_scopes(client, params["scope"])
+        _check_scopes(params["scope"], USER_SCOPES, client.scopes)
         user, granted = self._consent
         if not granted:
             raise errors.ACCESS_DENIED
         return self._new_code(client.client_id, params["scope"], user, redirect_uri, challenge, method)
-
-    @staticmethod
-    def _check_user_scopes(client: Client, scope: str) -> None:
-        requested = scope.split()
-        if not requested or any(s not in USER_SCOPES and s not in client.scopes for s in requested):
-            raise errors.INVALID_SCOPE
 
     # --- device code pairs --------------------------------------------------------------------
 
@@ -558,7 +552,7 @@ class Authority:
             raise errors.INVALID_CLIENT
         if "device_code" not in client.grants:
             raise errors.UNAUTHORIZED_CLIENT
-        self._check_user_scopes(client, params["scope"])
+        _check_scopes(params["scope"], USER_SCOPES, client.scopes)
         now = self.clock.now()
         device_code = secrets.token_urlsafe(27)
         with self._lock:
@@ -639,18 +633,18 @@ class Authority:
 
     def _client_credentials(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
         scope = params["scope"]
-        requested = scope.split()
-        if not requested or any(s not in client.scopes for s in requested):
-            raise errors.INVALID_SCOPE
-        now = self.clock.now()
-        expires_in = self.settings.expires_in
-        token = self._minter.mint(TokenClaims(CLIENT_TOKEN, client.client_id, scope, now, now + expires_in))
+        _check_scopes(scope, client.scopes)
+        token, expires_in = self._access_token(CLIENT_TOKEN, client.client_id, scope)
         return {"access_token": token, "scope": scope, "token_type": "bearer", "expires_in": expires_in}
 
-    def _user_tokens(self, client_id: str, scope: str, user_id: str, refresh_token: str) -> dict[str, Any]:
+    def _access_token(self, prefix: str, client_id: str, scope: str, user_id: str | None = None) -> tuple[str, int]:
+        """A new access token and its lifetime in seconds."""
         now = self.clock.now()
         expires_in = self.settings.expires_in
-        access = self._minter.mint(TokenClaims(USER_TOKEN, client_id, scope, now, now + expires_in, user_id))
+        return self._minter.mint(TokenClaims(prefix, client_id, scope, now, now + expires_in, user_id)), expires_in
+
+    def _user_tokens(self, client_id: str, scope: str, user_id: str, refresh_token: str) -> dict[str, Any]:
+        access, expires_in = self._access_token(USER_TOKEN, client_id, scope, user_id)
         return {
             "access_token": access,
             "refresh_token": refresh_token,
@@ -780,6 +774,13 @@ class Authority:
         if "postal_code" in scopes:
             answer["postal_code"] = user.postal_code
         return answer
+
+
+def _check_scopes(scope: str, *allowed: Collection[str]) -> None:
+    """``invalid_scope`` unless ``scope`` names a scope and each one it names is in one of ``allowed``."""
+    requested = scope.split()
+    if not requested or any(all(s not in pool for pool in allowed) for s in requested):
+        raise errors.INVALID_SCOPE
 
 
 def _add_query(uri: str, params: Mapping[str, str]) -> str:

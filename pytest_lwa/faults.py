@@ -43,7 +43,7 @@ class Fault:
 
     kind: FaultKind
     error: LwaError | None = None
-    status: int = 0
+    status: int = 0  # a raw answer's; an error's status is its LwaError's
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -60,7 +60,7 @@ class Fault:
 
     def describe(self) -> str:
         if self.kind == "error" and self.error is not None:
-            what = f"{self.status or self.error.status} {self.error.error}"
+            what = f"{self.error.status} {self.error.error}"
         elif self.kind == "raw":
             what = f"raw {self.status} answer"
         elif self.kind == "delay":

@@ -320,9 +320,8 @@ class LwaServer(Authority):
             status or (known.status if known else 400), error, description or (known.description if known else "")
         )
         return self.app.faults.add(
-            Fault("error", error=lwa_error, status=lwa_error.status, headers=dict(headers or {}), times=times,
-                  path=path, when=when, nth=nth)
-        )  # fmt: skip
+            Fault("error", error=lwa_error, headers=dict(headers or {}), times=times, path=path, when=when, nth=nth)
+        )
 
     def throttle_next(self, retry_after: int = 1, times: int = 1, **match: Any) -> Fault:
         """Answer ``429 too_many_requests`` with ``Retry-After: <retry_after>``."""
@@ -377,11 +376,11 @@ class LwaServer(Authority):
         ``"body"``, ``"none"``), ``content_type`` (media type), ``status``. On failure the message lists the
         token requests seen and why each did not match.
         """
-        checks = criteria_of(criteria)
-        seen = [r for r in self.request_log if r.is_token_request]
-        matched = [r for r in seen if not mismatches(r, checks)]
+        matched = self.token_requests(**criteria)
         if (count is None and matched) or len(matched) == count:
             return matched
+        checks = criteria_of(criteria)
+        seen = [r for r in self.request_log if r.is_token_request]
         wanted = "at least 1" if count is None else str(count)
         described = ", ".join(f"{k}={v!r}" for k, v in checks.items())
         lines = [
