@@ -77,27 +77,27 @@ class AdminApp:
         on_reset: Callable[[], None],
     ) -> None:
         self.app, self.server, self.token, self.enabled, self.on_reset = app, server, token, enabled, on_reset
-        self.routes: dict[tuple[str, str], Callable[[Request, Any], Any]] = {
-            ("GET", "health"): lambda request, body: {"status": "ok", "url": server.url},
+        self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+            ("GET", "health"): lambda body: {"status": "ok", "url": server.url},
             ("POST", "reset"): self._reset,
-            ("GET", "clients"): lambda request, body: {"clients": [_client_json(c) for c in server.clients]},
+            ("GET", "clients"): lambda body: {"clients": [_client_json(c) for c in server.clients]},
             ("POST", "clients"): self._add_client,
-            ("GET", "users"): lambda request, body: {"users": [dataclasses.asdict(u) for u in server.users]},
-            ("POST", "users"): lambda request, body: dataclasses.asdict(server.add_user(**body)),
+            ("GET", "users"): lambda body: {"users": [dataclasses.asdict(u) for u in server.users]},
+            ("POST", "users"): lambda body: dataclasses.asdict(server.add_user(**body)),
             ("POST", "refresh-tokens"): self._refresh_token,
             ("POST", "authorization-codes"): self._code,
             ("POST", "devices/approve"): self._approve,
             ("POST", "devices/deny"): self._deny,
             ("POST", "revoke"): self._revoke,
-            ("GET", "clock"): lambda request, body: {"now": server.clock.now()},
-            ("POST", "clock/advance"): lambda request, body: {"now": server.clock.advance(body["seconds"])},
-            ("POST", "clock/set"): lambda request, body: self._set_clock(body["now"]),
-            ("POST", "settings"): lambda request, body: dataclasses.asdict(server.configure(**body)),
-            ("GET", "settings"): lambda request, body: dataclasses.asdict(server.settings),
-            ("GET", "faults"): lambda request, body: {"faults": [f.describe() for f in server.pending_faults]},
+            ("GET", "clock"): lambda body: {"now": server.clock.now()},
+            ("POST", "clock/advance"): lambda body: {"now": server.clock.advance(body["seconds"])},
+            ("POST", "clock/set"): lambda body: self._set_clock(body["now"]),
+            ("POST", "settings"): lambda body: dataclasses.asdict(server.configure(**body)),
+            ("GET", "settings"): lambda body: dataclasses.asdict(server.settings),
+            ("GET", "faults"): lambda body: {"faults": [f.describe() for f in server.pending_faults]},
             ("POST", "faults"): self._fault,
             ("DELETE", "faults"): self._clear_faults,
-            ("GET", "requests"): lambda request, body: {"requests": [record_json(r) for r in server.request_log]},
+            ("GET", "requests"): lambda body: {"requests": [record_json(r) for r in server.request_log]},
             ("DELETE", "requests"): self._clear_requests,
         }
 
@@ -130,7 +130,7 @@ class AdminApp:
                 response.headers["Allow"] = ", ".join(allowed)
                 return response
             raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; see the README's admin API table")
-        result = handler(request, self._body(request))
+        result = handler(self._body(request))
         return _json({"status": "ok"} if result is None else result, 201 if route in CREATES else 200)
 
     def _authorize(self, request: Request) -> None:
@@ -163,30 +163,30 @@ class AdminApp:
 
     # --- handlers -----------------------------------------------------------------------------
 
-    def _reset(self, request: Request, body: dict[str, Any]) -> None:
+    def _reset(self, body: dict[str, Any]) -> None:
         self.on_reset()
 
-    def _deny(self, request: Request, body: dict[str, Any]) -> None:
+    def _deny(self, body: dict[str, Any]) -> None:
         self.server.deny_device(body["user_code"])
 
-    def _revoke(self, request: Request, body: dict[str, Any]) -> None:
+    def _revoke(self, body: dict[str, Any]) -> None:
         self.server.revoke(body["token"])
 
-    def _clear_faults(self, request: Request, body: dict[str, Any]) -> None:
+    def _clear_faults(self, body: dict[str, Any]) -> None:
         self.server.app.faults.clear()
 
-    def _clear_requests(self, request: Request, body: dict[str, Any]) -> None:
+    def _clear_requests(self, body: dict[str, Any]) -> None:
         self.server.app.log.clear()
 
-    def _add_client(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    def _add_client(self, body: dict[str, Any]) -> dict[str, Any]:
         return _client_json(self.server.add_client(**body))
 
-    def _refresh_token(self, request: Request, body: dict[str, Any]) -> dict[str, str]:
+    def _refresh_token(self, body: dict[str, Any]) -> dict[str, str]:
         client_id = body.pop("client_id")
         user_id = body.pop("user_id", None)
         return {"refresh_token": self.server.issue_refresh_token(client_id, user=user_id, **body)}
 
-    def _code(self, request: Request, body: dict[str, Any]) -> dict[str, str]:
+    def _code(self, body: dict[str, Any]) -> dict[str, str]:
         client_id = body.pop("client_id")
         user_id = body.pop("user_id", None)
         return {"code": self.server.issue_authorization_code(client_id, user=user_id, **body)}
@@ -195,10 +195,10 @@ class AdminApp:
         self.server.clock.set(now)
         return {"now": self.server.clock.now()}
 
-    def _approve(self, request: Request, body: dict[str, Any]) -> None:
+    def _approve(self, body: dict[str, Any]) -> None:
         self.server.approve_device(body["user_code"], body.get("user_id"))
 
-    def _fault(self, request: Request, body: dict[str, Any]) -> dict[str, str]:
+    def _fault(self, body: dict[str, Any]) -> dict[str, str]:
         kind = body.pop("kind", "error")
         match: dict[str, Any] = {key: body.pop(key) for key in ("times", "path", "nth") if key in body}
         wanted = {key: body.pop(key) for key in ("grant_type", "client_id") if key in body}

@@ -79,13 +79,16 @@ def _entries(document: Mapping[str, Any], table: str, where: str) -> list[dict[s
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise ConfigError(f"{where}: {table} must be an array of tables ([[{table}]])")
     for number, entry in enumerate(value, 1):
-        unknown = set(entry) - KEYS[table]
-        if unknown:
-            raise ConfigError(
-                f"{where}: [[{table}]] #{number}: unknown key(s) {', '.join(sorted(unknown))};"
-                f" keys are: {', '.join(sorted(KEYS[table]))}"
-            )
+        _known_keys(entry, table, f"{where}: [[{table}]] #{number}")
     return list(value)
+
+
+def _known_keys(entry: Mapping[str, Any], table: str, label: str) -> None:
+    unknown = set(entry) - KEYS[table]
+    if unknown:
+        raise ConfigError(
+            f"{label}: unknown key(s) {', '.join(sorted(unknown))}; keys are: {', '.join(sorted(KEYS[table]))}"
+        )
 
 
 def load_config(path: str | Path) -> Config:
@@ -104,12 +107,7 @@ def load_config(path: str | Path) -> Config:
     settings = document.get("settings", {})
     if not isinstance(settings, dict):
         raise ConfigError(f"{where}: settings must be a table ([settings])")
-    unknown = set(settings) - KEYS["settings"]
-    if unknown:
-        raise ConfigError(
-            f"{where}: [settings]: unknown key(s) {', '.join(sorted(unknown))};"
-            f" keys are: {', '.join(sorted(KEYS['settings']))}"
-        )
+    _known_keys(settings, "settings", f"{where}: [settings]")
     config = Config(
         settings=dict(settings),
         clients=_entries(document, "clients", where),
