@@ -152,28 +152,22 @@ def test_examples_fail_when_the_server_answers_wrongly(pytester: pytest.Pytester
     result.stdout.fnmatch_lines(["*test_grantless*", "*assert ('bearer', 60) == ('bearer', 3600)*"])
 
 
-def test_fixed_ports_for_both_servers(pytester: pytest.Pytester) -> None:
-    with socket.socket() as one, socket.socket() as two:  # two free ports to hand out
-        one.bind(("127.0.0.1", 0))
-        two.bind(("127.0.0.1", 0))
-        ports = one.getsockname()[1], two.getsockname()[1]
+def test_https_server_does_not_take_the_http_servers_fixed_port(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
-        f"""
+        """
         import pytest
 
         @pytest.fixture(scope="session")
         def lwa_server_listen_address():
-            return ("127.0.0.1", {ports[0]})
-
-        @pytest.fixture(scope="session")
-        def lwa_https_server_listen_address():
-            return ("127.0.0.1", {ports[1]})
+            return ("localhost", 18080)  # never bound here: only lwa_https_server runs
         """
     )
     pytester.makepyfile(
-        f"""
-        def test_both(lwa_server, lwa_https_server):
-            assert (lwa_server.port, lwa_https_server.port) == {ports}
+        """
+        def test_https(lwa_https_server, lwa_https_server_listen_address):
+            assert lwa_https_server_listen_address == ("localhost", 0)
+            assert lwa_https_server.url.startswith("https://localhost:")
+            assert lwa_https_server.port != 18080
         """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
