@@ -38,8 +38,6 @@ __all__ = ["MAX_BODY_BYTES", "LwaApp"]
 #: Token request bodies larger than this are answered 413 (real ones are well under 2 KiB).
 MAX_BODY_BYTES: Final = 64 * 1024
 _MAX_FIELDS: Final = 100
-#: how long an answered connection may sit idle while its unread body is drained
-DRAIN_IDLE_SECONDS: Final = 0.5
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
 
@@ -151,7 +149,6 @@ class LwaApp:
         if self.generation == generation:  # a request that outlived a reset stays out of the next test's log
             self.log.append(record)
         access_log.info("%s", record)
-        _limit_draining(environ)
         headers = [*answer.headers, ("Content-Length", str(len(answer.body))), ("x-amzn-RequestId", request_id)]
         start_response(_status_line(answer.status), headers)
         return [] if request.method == "HEAD" else [answer.body]
@@ -260,17 +257,6 @@ class LwaApp:
         if mimetype == JSON and self.authority.settings.json_body:
             return _json_params(_read_body(request))
         raise errors.UNSUPPORTED_CONTENT_TYPE
-
-
-def _limit_draining(environ: WSGIEnvironment) -> None:
-    """After answering, werkzeug reads whatever body the app left unread, until the client closes.
-
-    A client that waits for the server to close first (while the body was never read, as on a wrong
-    route) would keep a thread busy forever; a short idle timeout ends that read instead.
-    """
-    connection = environ.get("werkzeug.socket")
-    if isinstance(connection, socket.socket):
-        connection.settimeout(DRAIN_IDLE_SECONDS)
 
 
 def _close(environ: WSGIEnvironment) -> None:

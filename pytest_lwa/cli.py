@@ -164,7 +164,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     handler: logging.Handler | None = None
     try:
         try:
-            server = LwaServer(args.host, args.port, tls=args.tls, tick=True, log_size=args.log_size)
+            server = LwaServer(args.host, args.port, tls=args.tls, tick=True, log_size=args.log_size, keep_alive=True)
         except RuntimeError as error:  # --tls without trustme
             raise ConfigError(str(error)) from None
         bundle = Path(server.ca_bundle) if server.ca_bundle else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import queue
 import shutil
@@ -14,15 +15,17 @@ import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, cast
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, connection_dropped_errors
+from werkzeug.wsgi import LimitedStream
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 from . import errors
-from .app import LwaApp
+from .app import JSON_HEADERS, MAX_BODY_BYTES, LwaApp
 from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
@@ -34,35 +37,84 @@ __all__ = ["LwaServer"]
 logger = logging.getLogger("pytest_lwa")
 #: seconds a client has to complete the TLS handshake
 HANDSHAKE_TIMEOUT: Final = 10.0
+#: seconds a kept-alive connection may wait for its next request before it is closed
+KEEP_ALIVE_SECONDS: Final = 5.0
+#: seconds a client may pause while the server reads what is left of a body it did not need
+DRAIN_IDLE_SECONDS: Final = 0.5
+#: bytes of an unread body read on (at most) before a connection is closed
+LINGER_BYTES: Final = 16 * 1024 * 1024
 
 
-class _InFlight:
-    """Counts the connections being served, so a stop can let them finish."""
+class _Connections:
+    """The open connections: how many are answering a request, and which wait for their next one.
+
+    Closing shuts those that wait at once; those answering finish their answer, then close.
+    """
 
     def __init__(self) -> None:
-        self._count = 0
-        self._idle = threading.Condition()
+        self._lock = threading.Condition()
+        self._waiting: set[socket.socket] = set()
+        self._answering = 0
+        self.closing = False
 
-    def __enter__(self) -> None:
-        with self._idle:
-            self._count += 1
+    def waiting(self, connection: socket.socket) -> bool:
+        """``connection`` waits for its next request; False when the server is closing."""
+        with self._lock:
+            if not self.closing:
+                self._waiting.add(connection)
+            return not self.closing
 
-    def __exit__(self, *exc: object) -> None:
-        with self._idle:
-            self._count -= 1
-            self._idle.notify_all()
+    def answering(self, connection: socket.socket) -> bool:
+        """A request arrived on ``connection``; False when the server is closing (it is not answered)."""
+        with self._lock:
+            self._waiting.discard(connection)
+            if self.closing:
+                return False
+            self._answering += 1
+            return True
+
+    def answered(self) -> None:
+        with self._lock:
+            self._answering -= 1
+            self._lock.notify_all()
+
+    def gone(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._waiting.discard(connection)
+
+    def close(self) -> None:
+        """Accept no more requests; shut the waiting connections down."""
+        with self._lock:
+            self.closing = True
+            waiting, self._waiting = self._waiting, set()
+        for connection in waiting:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def wait_idle(self, timeout: float) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._count == 0, timeout)
+        """Wait up to ``timeout`` seconds until no request is being answered; whether none is."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._answering == 0, timeout)
 
 
 class _RequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, quiet, and answering even unparsable requests with a JSON body."""
+    """Werkzeug's handler, quiet, answering even unparsable requests with a JSON body, and keeping
+    connections open between requests when the server's ``keep_alive`` is on.
+
+    Werkzeug's own handler closes every connection, because it cannot tell where an unread request
+    body ends. This one knows: a body framed by ``Content-Length`` is read (or drained, up to
+    :data:`~pytest_lwa.app.MAX_BODY_BYTES`) before the connection serves the next request. Anything
+    else (a chunked body, an invalid ``Content-Length``, HTTP/1.0 without ``keep-alive``) is answered
+    with ``Connection: close``. A kept connection waits :data:`KEEP_ALIVE_SECONDS` for its next request.
+    """
 
     server: _Server
 
     def setup(self) -> None:
+        # An answer goes out as two writes (head, body): without TCP_NODELAY the second would wait for
+        # the client's delayed acknowledgement of the first (~40 ms) on a kept-alive connection.
+        with contextlib.suppress(OSError):
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # TLS is set up here, in the connection's own thread, so a client that stalls in the handshake
         # does not hold up the accept loop (werkzeug would do the handshake there).
         context = self.server.ssl_context
@@ -73,15 +125,128 @@ class _RequestHandler(WSGIRequestHandler):
         super().setup()
 
     def finish(self) -> None:
+        self.server.connections.gone(self.connection)
         super().finish()
         if isinstance(self.request, ssl.SSLSocket):  # it took over the socket the server would close
             with contextlib.suppress(OSError):
                 self.request.shutdown(socket.SHUT_WR)
             self.request.close()
 
-    def handle(self) -> None:
-        with self.server.in_flight:
-            super().handle()
+    def handle_one_request(self) -> None:
+        connections = self.server.connections
+        if not (self._request_arrives() and connections.answering(self.connection)):
+            self.close_connection = True
+            return
+        try:
+            super().handle_one_request()
+        finally:
+            connections.answered()
+
+    def _request_arrives(self) -> bool:
+        """Wait (at most :data:`KEEP_ALIVE_SECONDS`) for the connection's next request."""
+        if not self.server.connections.waiting(self.connection):
+            return False
+        try:
+            self.connection.settimeout(KEEP_ALIVE_SECONDS)
+            return bool(cast(io.BufferedReader, self.rfile).peek(1))
+        except (OSError, ValueError):  # timed out, reset, or shut down by a stop
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(None)
+
+    def run_wsgi(self) -> None:
+        self.environ = environ = self.make_environ()
+        lengths = self.headers.get_all("Content-Length") or []
+        framed = "Transfer-Encoding" not in self.headers and len(lengths) <= 1
+        body: LimitedStream | None = None
+        if framed and lengths:
+            length = lengths[0].strip()
+            if length.isascii() and length.isdigit():
+                body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), int(length))
+            else:  # where this body ends is anyone's guess
+                framed = False
+        try:
+            status, headers, data = self._call_app(environ)
+        except connection_dropped_errors:
+            self.close_connection = True  # the client left, or the app closed the connection on purpose
+            return
+        keep_alive = self.server.keep_alive and framed and not self.close_connection
+        keep_alive = keep_alive and not self.server.connections.closing and (body is None or self._drain(body))
+        code, _, phrase = status.partition(" ")
+        self.send_response(int(code), phrase)
+        for name, value in headers:
+            self.send_header(name, value)
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            self.send_header("Content-Length", str(len(data)))
+        if not keep_alive:
+            self.send_header("Connection", "close")
+        elif self.request_version == "HTTP/1.0":
+            self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.wfile.flush()
+        if not keep_alive:
+            self._linger()
+
+    def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The app's whole answer: status, headers and body (LWA answers are small)."""
+        answer: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [status, headers]  # nothing is sent before the app returns, so exc_info may replace it
+            return chunks.append
+
+        try:
+            iterable = self.server.app(environ, start_response)
+            try:
+                chunks.extend(iterable)
+            finally:
+                if hasattr(iterable, "close"):
+                    iterable.close()
+            status, headers = answer
+        except connection_dropped_errors:
+            raise
+        except Exception:
+            logger.exception("pytest-lwa: the app failed answering %s %s", self.command, self.path)
+            return "500 Internal Server Error", [*JSON_HEADERS], errors.SERVER_ERROR.body()
+        return status, headers, b"".join(chunks)
+
+    def _drain(self, body: LimitedStream) -> bool:
+        """Read what the app left of a small body, so the connection can serve the next request."""
+        if body.is_exhausted:
+            return True
+        if body.limit - body.tell() > MAX_BODY_BYTES:
+            return False
+        try:
+            self.connection.settimeout(DRAIN_IDLE_SECONDS)
+            body.exhaust()
+        except (OSError, HTTPException):  # the client stalled or left
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(None)
+        return body.is_exhausted
+
+    def _linger(self) -> None:
+        """Close after the answer, reading on until the client closes too: closing with unread data
+        (a body the app did not need) would reset the connection, and the client might lose the
+        answer. At most :data:`LINGER_BYTES`, and :data:`DRAIN_IDLE_SECONDS` idle."""
+        self.close_connection = True
+        with contextlib.suppress(OSError, ValueError):
+            self.connection.shutdown(socket.SHUT_WR)
+            if self.server.connections.closing:  # a stop does not wait for clients to close
+                return
+            self.connection.settimeout(DRAIN_IDLE_SECONDS)
+            total = 0
+            while total < LINGER_BYTES and (chunk := self.rfile.read1(65536)):
+                total += len(chunk)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if logger.isEnabledFor(logging.DEBUG):  # the access log ("pytest_lwa.access") says more
+            super().log_request(code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.debug("%s " + message, self.address_string(), *args)
@@ -146,7 +311,8 @@ class _Server(ThreadedWSGIServer):
     """Werkzeug's threaded server, counting connections and quiet about the ones that fail."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.in_flight = _InFlight()
+        self.connections = _Connections()
+        self.keep_alive = False
         self.workers = _Workers()  # before werkzeug's __init__, which may call server_close()
         super().__init__(*args, **kwargs)
 
@@ -199,6 +365,7 @@ class LwaServer(Authority):
         tls: bool = False,
         tick: bool = False,
         log_size: int | None = None,
+        keep_alive: bool = False,
     ) -> None:
         self.app = LwaApp(self, log_size)  # before the authority's first reset, which resets the app too
         #: what the port serves; wrap it (as the standalone server's admin API does) to add routes
@@ -218,6 +385,10 @@ class LwaServer(Authority):
             self._server_context = certificates.server_context
             self.ssl_context = certificates.client_context
             self.ca_bundle = str(certificates.ca_bundle)
+        #: whether connections stay open between requests (see :class:`_RequestHandler`); off by
+        #: default, as a client that never closes its connections would leave them open (and, under
+        #: ``-W error``, fail on the ResourceWarning of an unclosed socket)
+        self.keep_alive = keep_alive
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -263,6 +434,7 @@ class LwaServer(Authority):
         finally:
             sock.close()  # the server works on its own duplicate of the socket
         server.ssl_context = self._server_context  # each connection is wrapped in its own thread
+        server.keep_alive = self.keep_alive
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"pytest-lwa:{server.port}", daemon=True
@@ -281,8 +453,9 @@ class LwaServer(Authority):
         server.shutdown()
         thread.join()
         server.server_close()
+        server.connections.close()  # kept-alive connections close now; those answering, once answered
         self._server = self._thread = None
-        return server.in_flight.wait_idle(drain)
+        return server.connections.wait_idle(drain)
 
     def reset(self) -> None:
         """Forget clients, users, tokens, faults, the request log and recorded errors; restore the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shlex
@@ -346,8 +347,18 @@ def test_serve_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     try:
         info = wait_for(ready)
         assert grantless(info["url"]).status_code == 200
+        kept = http.client.HTTPConnection("127.0.0.1", info["port"], timeout=5)
+        for path in ("/_lwa/health", "/auth/o2/tokeninfo"):  # the admin API and the mock, one connection
+            kept.request("GET", path)
+            answer = kept.getresponse()
+            answer.read()
+            assert (answer.status, answer.will_close) == (200 if path.startswith("/_lwa") else 400, False)
+        assert kept.sock is not None
     finally:
         stop.set()
         thread.join(timeout=10)
     assert status == [0]
+    kept.sock.settimeout(1)  # well before the server would close it for being idle
+    assert kept.sock.recv(1) == b""  # kept connections are closed when the server stops
+    kept.close()
     assert capsys.readouterr().out.startswith(f"Serving Login With Amazon mock on {info['url']}\n")

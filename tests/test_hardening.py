@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -53,16 +54,18 @@ class Served:
         assert self.server.app.errors == []
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    with LwaServer(log_size=100) as server:
+@pytest.fixture(scope="module", params=[False, True], ids=["close", "keep-alive"])
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    with LwaServer(log_size=100, keep_alive=request.param) as server:
         yield Served(server)
 
 
 def exchange(port: int, data: bytes, *, vanish: bool = False) -> bytes:
+    """Send ``data`` and read every answer until the server closes (it sees the end of the requests)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         with contextlib.suppress(OSError):  # the server may answer and close before reading it all
             sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
         if vanish:
             return b""
         answer = b""
@@ -72,15 +75,21 @@ def exchange(port: int, data: bytes, *, vanish: bool = False) -> bytes:
         return answer
 
 
-def assert_json_answer(answer: bytes, method: bytes) -> None:
-    head, separator, body = answer.partition(b"\r\n\r\n")
-    assert separator, answer[:200]
-    assert head.startswith(b"HTTP/1.1 "), head[:100]
-    assert b"\r\nContent-Type: application/json" in head, head
-    status = int(head[9:12])
-    assert status != 500, answer
-    if method != b"HEAD" and status != 302:
-        json.loads(body)
+def assert_json_answers(answers: bytes) -> None:
+    """Each answer is JSON (a body the server could not frame is read as further requests, and answered)."""
+    while answers:
+        head, separator, rest = answers.partition(b"\r\n\r\n")
+        assert separator, answers[:200]
+        assert head.startswith(b"HTTP/1.1 "), head[:100]
+        assert b"\r\nContent-Type: application/json" in head, head
+        status = int(head[9:12])
+        assert status != 500, answers
+        length = re.search(rb"\r\nContent-Length: (\d+)\r\n", head + b"\r\n")
+        assert length, head
+        bodiless = rest.startswith(b"HTTP/1.1 ") or not rest  # the answer to a HEAD request
+        body, answers = (b"", rest) if bodiless else (rest[: int(length[1])], rest[int(length[1]) :])
+        if body and status != 302:
+            json.loads(body)
 
 
 methods = st.sampled_from([b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS"]) | st.binary(min_size=1, max_size=8)
@@ -161,7 +170,7 @@ def raw_requests(draw: st.DrawFn) -> RawRequest:
 def test_raw_socket_fuzzing(served: Served, request: RawRequest) -> None:
     answer = exchange(served.server.port, request.data, vanish=request.vanish)
     if answer:
-        assert_json_answer(answer, request.method)
+        assert_json_answers(answer)
     served.still_whole()
 
 

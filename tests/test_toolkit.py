@@ -326,6 +326,6 @@ def test_a_request_that_outlives_its_test_stays_out_of_the_next(lwa_server: LwaS
     lwa_server.reset()  # what the fixture does between tests
     server = lwa_server._server
     assert server is not None
-    assert server.in_flight.wait_idle(5)  # the delayed request has finished
+    assert server.connections.wait_idle(5)  # the delayed request has finished
     assert lwa_server.request_log == []
     assert lwa_server.app.errors == []
