@@ -351,7 +351,8 @@ class LwaServer(Authority):
             client = server.add_client()
             requests.post(server.token_url, data={...})
 
-    The ``lwa_server`` fixture gives each test one, reset before the test.
+    The ``lwa_server`` fixture gives each test one, reset before the test. Every answer closes its
+    connection, unless ``keep_alive=True`` (as ``pytest-lwa serve`` runs it).
     """
 
     def __init__(
@@ -385,10 +386,9 @@ class LwaServer(Authority):
             self._server_context = certificates.server_context
             self.ssl_context = certificates.client_context
             self.ca_bundle = str(certificates.ca_bundle)
-        #: whether connections stay open between requests (see :class:`_RequestHandler`); off by
-        #: default, as a client that never closes its connections would leave them open (and, under
-        #: ``-W error``, fail on the ResourceWarning of an unclosed socket)
-        self.keep_alive = keep_alive
+        # Connections stay open between requests only when asked (see _RequestHandler): a client that
+        # never closes its session would otherwise leave a socket open, which -W error reports.
+        self._keep_alive = keep_alive
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -434,7 +434,7 @@ class LwaServer(Authority):
         finally:
             sock.close()  # the server works on its own duplicate of the socket
         server.ssl_context = self._server_context  # each connection is wrapped in its own thread
-        server.keep_alive = self.keep_alive
+        server.keep_alive = self._keep_alive
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"pytest-lwa:{server.port}", daemon=True
