@@ -42,8 +42,8 @@ def token_form(client: Client) -> str:
     )
 
 
-def post(connection: http.client.HTTPConnection, path: str, body: str | bytes, **headers: str) -> tuple[int, bytes]:
-    connection.request("POST", path, body, {**FORM, **headers})
+def post(connection: http.client.HTTPConnection, path: str, body: str) -> tuple[int, bytes]:
+    connection.request("POST", path, body, FORM)
     response = connection.getresponse()
     return response.status, response.read()
 
