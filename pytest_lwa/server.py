@@ -37,7 +37,7 @@ __all__ = ["LwaServer"]
 logger = logging.getLogger("pytest_lwa")
 #: seconds a client has to complete the TLS handshake
 HANDSHAKE_TIMEOUT: Final = 10.0
-#: seconds a kept-alive connection may wait for its next request before it is closed
+#: seconds a connection may wait for its first or next request before it is closed
 KEEP_ALIVE_SECONDS: Final = 5.0
 #: seconds a client may pause while the server reads what is left of a body it did not need
 DRAIN_IDLE_SECONDS: Final = 0.5
