@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from werkzeug.wrappers import Request, Response
 
+from .errors import compact_json
 from .recording import RecordedRequest, access_log
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class AdminError(Exception):
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":")), status, content_type="application/json")
+    return Response(compact_json(payload), status, content_type="application/json")
 
 
 def _client_json(client: Any) -> dict[str, Any]:

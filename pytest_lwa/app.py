@@ -163,7 +163,7 @@ class LwaApp:
             return answer
         if isinstance(result, _Answer):
             return result
-        return _Answer(200, _compact(result), [*JSON_HEADERS], result)
+        return _Answer(200, errors.compact_json(result), [*JSON_HEADERS], result)
 
     def _error_answer(self, error: LwaError, request_id: str) -> _Answer:
         return _Answer(error.status, error.body(self.authority.settings.body_style, request_id), [*JSON_HEADERS])
@@ -265,13 +265,6 @@ def _close(environ: WSGIEnvironment) -> None:
     if isinstance(connection, socket.socket):
         with contextlib.suppress(OSError):
             connection.shutdown(socket.SHUT_RDWR)
-
-
-_COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
-
-
-def _compact(payload: dict[str, Any]) -> bytes:
-    return _COMPACT.encode(payload).encode("utf-8")
 
 
 def _read_body(request: Request) -> bytes:

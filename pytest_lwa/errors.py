@@ -15,7 +15,7 @@ import base64
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "BODY_STYLES",
@@ -25,6 +25,14 @@ __all__ = [
 
 BodyStyle = Literal["classic", "modern"]
 BODY_STYLES: Final[tuple[BodyStyle, ...]] = ("classic", "modern")
+
+
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
+
+
+def compact_json(value: Any) -> bytes:
+    """``value`` as JSON without spaces, as Amazon writes every LWA answer."""
+    return _COMPACT.encode(value).encode("utf-8")
 
 
 @dataclass(eq=False)
@@ -62,7 +70,7 @@ class LwaError(Exception):
         fields["error"] = self.error
         if style == "modern":
             fields["request_id"] = request_id if request_id is not None else ""
-        return json.dumps(fields, separators=(",", ":")).encode("utf-8")
+        return compact_json(fields)
 
 
 # --- the catalogue (LWA-CONTRACT section 4) --------------------------------------------------------

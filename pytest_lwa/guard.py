@@ -10,7 +10,6 @@ missing, expired, revoked or wrong-scope tokens, so its refresh-on-403 logic can
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from werkzeug.wrappers import Request, Response
 
 from .authority import Authority, TokenRejected
+from .errors import compact_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -54,7 +54,7 @@ def rejection(authority: Authority, request: Request, scopes: Iterable[str] = ()
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
         if rejected.reason == "missing":
             headers["x-amzn-ErrorType"] = "AccessDeniedException"
-        return Response(json.dumps(body, separators=(",", ":")), 403, headers=headers, content_type="application/json")
+        return Response(compact_json(body), 403, headers=headers, content_type="application/json")
     return None
 
 

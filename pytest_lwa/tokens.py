@@ -16,6 +16,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
+from .errors import compact_json
+
 __all__ = ["ACCESS_TOKEN_MIN_LENGTH", "CLIENT_TOKEN", "REFRESH_TOKEN", "USER_TOKEN", "TokenClaims", "TokenMinter"]
 
 CLIENT_TOKEN: Final = "Atc|"
@@ -26,7 +28,6 @@ PREFIXES: Final = (CLIENT_TOKEN, USER_TOKEN, REFRESH_TOKEN)
 #: Real access tokens are 350 characters or more; clients that store them should see realistic lengths.
 ACCESS_TOKEN_MIN_LENGTH: Final = 350
 _SIG_BYTES: Final = 32
-_COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ class TokenMinter:
     def mint(self, claims: TokenClaims) -> str:
         """A new token for ``claims``; two calls never return the same token."""
         fields = [claims.prefix, claims.client_id, claims.scope, claims.issued_at, claims.expires_at, claims.user_id]
-        head = _COMPACT.encode(fields)[:-1]  # the list without its closing bracket; the nonce goes last
+        head = compact_json(fields)[:-1]  # the list without its closing bracket; the nonce goes last
         # base64 turns 3 bytes into 4 characters: choose the nonce length that reaches the minimum.
         wanted_bytes = (ACCESS_TOKEN_MIN_LENGTH - len(claims.prefix)) * 3 // 4 + 3
         nonce_chars = max(32, wanted_bytes - len(head) - 4 - _SIG_BYTES)
-        payload = f'{head},"{secrets.token_hex((nonce_chars + 1) // 2)}"]'.encode()
+        payload = b'%s,"%s"]' % (head, secrets.token_hex((nonce_chars + 1) // 2).encode())
         return claims.prefix + _encode(payload + self._sign(payload))
 
     def read(self, token: str) -> TokenClaims | None:
