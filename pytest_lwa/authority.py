@@ -713,15 +713,11 @@ class Authority:
     # --- token checks for the API side --------------------------------------------------------
 
     def _access_claims(self, access_token: str) -> TokenClaims:
-        claims = self._claims(access_token)
-        if (
-            claims is None
-            or claims.prefix == REFRESH_TOKEN
-            or claims.expires_at is None
-            or claims.expires_at <= self.clock.now()
-        ):
-            raise errors.INVALID_TOKEN
-        return claims
+        """The claims of a live access token; ``invalid_token`` for any token :meth:`verify` rejects."""
+        try:
+            return self.verify(access_token)
+        except TokenRejected:
+            raise errors.INVALID_TOKEN from None
 
     def verify(self, token: str, scopes: Iterable[str] = ()) -> TokenClaims:
         """What a resource server would check: the claims of a live access token carrying ``scopes``.
