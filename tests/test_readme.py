@@ -8,10 +8,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from test_cli import wait_for
 
 from pytest_lwa.config import load_config
 
@@ -56,12 +56,10 @@ def test_readme_curl_gets_a_token_from_the_demo_server(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest_lwa", "serve", "--port", "0", "--ready-file", str(ready)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        url = json.loads(ready.read_text())["url"]
+        url = wait_for(ready, server)["url"]
         command = shlex.split(CONSOLE[1].strip().replace("http://127.0.0.1:8080", url))
         answer = subprocess.run([command[0], "-s", *command[1:]], capture_output=True, text=True, check=True)
         assert json.loads(answer.stdout)["token_type"] == "bearer"
