@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from .server import LwaServer
 
-#: settings the marker, the command line and the ini file can give, and how to read their text
+#: settings the marker can give (the ini file and the command line give all but rotate_refresh_tokens)
 SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_tokens")
 MARKER_ONLY: Final = ("clients", "teardown_checks")
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
