@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,10 +42,6 @@ def report(name: str, figure: str, target: str, met: bool | None) -> None:
     verdict = {True: "meets", False: "MISSES", None: "info"}[met]
     RESULTS.append((name, figure, target, met))
     print(f"  {name:<34} {figure:<46} target {target:<22} {verdict}", flush=True)
-
-
-def best_of(runs: int, measure: Callable[[], float]) -> float:
-    return min(measure() for _ in range(runs))
 
 
 # --- per-test overhead ---------------------------------------------------------------------------
