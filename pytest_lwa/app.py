@@ -91,6 +91,8 @@ class LwaApp:
 
     def __init__(self, authority: Authority, log_size: int | None = None) -> None:
         self.authority = authority
+        #: exceptions raised while answering since the last reset (the first 100: a server that runs for
+        #: days keeps no more)
         self.errors: list[BaseException] = []
         self.faults = FaultQueue()
         self.log: deque[RecordedRequest] = deque(maxlen=log_size)
@@ -137,9 +139,9 @@ class LwaApp:
             raise  # werkzeug closes the connection quietly
         except Exception as exc:  # answered as JSON and kept for the test to see
             logger.exception("pytest-lwa: unexpected error answering %s %s", request.method, request.path)
-            if self.generation == generation:
+            if self.generation == generation and len(self.errors) < 100:
                 self.errors.append(exc)
-            answer = self._error_answer(errors.SERVER_ERROR, request_id)
+            answer = self._error_answer(errors.SERVER_ERROR(), request_id)
         if seen is None:  # the request could not even be recorded
             seen = {"method": request.method, "path": request.path, "content_type": "", "headers": {}, "params": {},
                     "time": self.authority.clock.now()}  # fmt: skip
@@ -158,7 +160,7 @@ class LwaApp:
             result = self._dispatch(request)
         except LwaError as error:
             answer = self._error_answer(error, request_id)
-            if error is errors.METHOD_NOT_ALLOWED:
+            if isinstance(error, errors.METHOD_NOT_ALLOWED):
                 answer.headers.append(("Allow", self.routes[request.path.lower()][0]))
             return answer
         if isinstance(result, _Answer):
@@ -279,7 +281,7 @@ def _read_body(request: Request) -> bytes:
     return data
 
 
-def _form_params(raw: bytes, unparseable: LwaError) -> dict[str, str]:
+def _form_params(raw: bytes, unparseable: type[LwaError]) -> dict[str, str]:
     """Parameters of a form-encoded body or query string; ``unparseable`` if it cannot be decoded."""
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS)

@@ -20,20 +20,20 @@ Predicate = Callable[[RecordedRequest], bool]
 
 #: The error each ``error`` code means when a fault names it (``fail_next(error=...)``).
 CATALOGUE: Final[dict[str, LwaError]] = {
-    "server_error": errors.SERVER_ERROR,
-    "temporarily_unavailable": errors.TEMPORARILY_UNAVAILABLE,
-    "too_many_requests": errors.TOO_MANY_REQUESTS,
-    "invalid_client": errors.INVALID_CLIENT,
-    "invalid_scope": errors.INVALID_SCOPE,
-    "unsupported_grant_type": errors.UNSUPPORTED_GRANT_TYPE,
-    "invalid_request": errors.MALFORMED_REQUEST,
+    "server_error": errors.SERVER_ERROR(),
+    "temporarily_unavailable": errors.TEMPORARILY_UNAVAILABLE(),
+    "too_many_requests": errors.TOO_MANY_REQUESTS(),
+    "invalid_client": errors.INVALID_CLIENT(),
+    "invalid_scope": errors.INVALID_SCOPE(),
+    "unsupported_grant_type": errors.UNSUPPORTED_GRANT_TYPE(),
+    "invalid_request": errors.MALFORMED_REQUEST(),
     "invalid_grant": errors.invalid_grant("refresh_token"),
-    "unauthorized_client": errors.UNAUTHORIZED_CLIENT,
-    "invalid_token": errors.INVALID_TOKEN,
-    "authorization_pending": errors.AUTHORIZATION_PENDING,
-    "slow_down": errors.SLOW_DOWN,
-    "invalid_code_pair": errors.INVALID_CODE_PAIR,
-    "access_denied": errors.ACCESS_DENIED,
+    "unauthorized_client": errors.UNAUTHORIZED_CLIENT(),
+    "invalid_token": errors.INVALID_TOKEN(),
+    "authorization_pending": errors.AUTHORIZATION_PENDING(),
+    "slow_down": errors.SLOW_DOWN(),
+    "invalid_code_pair": errors.INVALID_CODE_PAIR(),
+    "access_denied": errors.ACCESS_DENIED(),
 }
 
 

@@ -211,7 +211,7 @@ class _RequestHandler(WSGIRequestHandler):
             raise
         except Exception:
             logger.exception("pytest-lwa: the app failed answering %s %s", self.command, self.path)
-            return "500 Internal Server Error", [*JSON_HEADERS], errors.SERVER_ERROR.body()
+            return "500 Internal Server Error", [*JSON_HEADERS], errors.SERVER_ERROR().body()
         return status, headers, b"".join(chunks)
 
     def _drain(self, body: LimitedStream) -> bool:
@@ -255,7 +255,7 @@ class _RequestHandler(WSGIRequestHandler):
         # Called by http.server for request lines and headers it cannot parse. It would answer such a
         # request line without a status line (as HTTP/0.9) and with an HTML page; answer like any server.
         self.request_version = "HTTP/1.1"
-        body = errors.MALFORMED_REQUEST.body()
+        body = errors.MALFORMED_REQUEST().body()
         self.log_error("code %d, message %s", code, message)
         self.send_response(code, message)
         self.send_header("Connection", "close")

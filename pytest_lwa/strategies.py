@@ -225,20 +225,20 @@ def _invalid(draw: st.DrawFn, client: Client) -> TokenRequest:
             headers["Authorization"] = _basic(client.client_id, secret)
         else:
             fields["client_secret"] = secret
-        expected = errors.INVALID_CLIENT
+        expected = errors.INVALID_CLIENT()
     elif mutation == "unknown client":
         other = draw(client_ids().filter(lambda c: c != client.client_id))
         if basic:
             headers["Authorization"] = _basic(other, client.client_secret)
         else:
             fields["client_id"] = other
-        expected = errors.INVALID_CLIENT
+        expected = errors.INVALID_CLIENT()
     elif mutation == "no grant_type":
         del fields["grant_type"]
-        expected = errors.UNSUPPORTED_GRANT_TYPE
+        expected = errors.UNSUPPORTED_GRANT_TYPE()
     elif mutation == "unknown grant_type":
         fields["grant_type"] = draw(_WORDS.filter(lambda g: g not in GRANT_TYPES))
-        expected = errors.UNSUPPORTED_GRANT_TYPE
+        expected = errors.UNSUPPORTED_GRANT_TYPE()
     elif mutation in ("no scope", "empty scope"):
         if mutation == "no scope":
             del fields["scope"]
@@ -250,20 +250,20 @@ def _invalid(draw: st.DrawFn, client: Client) -> TokenRequest:
             (st.sampled_from(CLIENT_CREDENTIALS_SCOPES + USER_SCOPES) | _WORDS).filter(lambda s: s not in client.scopes)
         )
         fields["scope"] = f"{fields['scope']} {stranger}"
-        expected = errors.INVALID_SCOPE
+        expected = errors.INVALID_SCOPE()
     elif mutation == "no client_id" and not basic:
         del fields["client_id"]
         expected = errors.missing_parameter("client_id")
     elif mutation == "malformed Basic header" or mutation == "no client_id":
         headers["Authorization"] = "Basic " + draw(st.sampled_from(["!!!", base64.b64encode(b"no-colon").decode()]))
-        expected = errors.INVALID_CLIENT
+        expected = errors.INVALID_CLIENT()
         mutation = "malformed Basic header"
     elif mutation == "parameter twice":
-        expected = errors.MALFORMED_REQUEST
+        expected = errors.MALFORMED_REQUEST()
     elif mutation == "invalid UTF-8":
-        expected = errors.UNSUPPORTED_GRANT_TYPE
+        expected = errors.UNSUPPORTED_GRANT_TYPE()
     else:
-        expected = errors.UNSUPPORTED_CONTENT_TYPE
+        expected = errors.UNSUPPORTED_CONTENT_TYPE()
     # re-encode as the valid request was, except where the fault needs a form body
     form_only = mutation in ("parameter twice", "invalid UTF-8")
     encoding = "json" if headers["Content-Type"] == "application/json" and not form_only else "form"
