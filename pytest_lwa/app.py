@@ -274,7 +274,11 @@ def _read_body(request: Request) -> bytes:
         data = request.stream.read()  # at most max_content_length bytes
     except RequestEntityTooLarge:
         raise errors.REQUEST_TOO_LARGE from None
-    except BadRequest:  # the body ended early (client gone) or its chunked encoding is broken
+    except BadRequest as error:  # the body ended early (client gone), its chunked encoding is broken, or
+        # the server's deadline for the whole request passed while reading it (werkzeug's stream turns
+        # the read's TimeoutError into this)
+        if isinstance(error.__context__, TimeoutError):
+            raise errors.REQUEST_TIMEOUT from None
         raise errors.MALFORMED_REQUEST from None
     if len(data) > MAX_BODY_BYTES:
         raise errors.REQUEST_TOO_LARGE

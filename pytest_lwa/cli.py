@@ -17,6 +17,7 @@ from typing import Any, Final, TextIO
 
 from .config import Config, ConfigError, check, load_config, parse_client
 from .errors import BODY_STYLES
+from .server import MAX_CONNECTIONS, REQUEST_TIMEOUT
 
 __all__ = ["DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "main"]
 
@@ -44,6 +45,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
     return value
 
 
@@ -81,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-size", type=_positive, default=1000, metavar="N", help="requests kept for /_lwa/requests (default 1000)"
+    )
+    serve.add_argument(
+        "--request-timeout",
+        type=_seconds,
+        default=REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="time a client has to send a whole request once it has begun, and for a TLS handshake;"
+        f" later ones get 408 (default {REQUEST_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections served at once; more are answered 503 with Retry-After (default {MAX_CONNECTIONS})",
     )
     serve.add_argument("--ready-file", metavar="PATH", help="write JSON with the URL and clients once serving")
     serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on /_lwa/")
@@ -164,7 +190,16 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     handler: logging.Handler | None = None
     try:
         try:
-            server = LwaServer(args.host, args.port, tls=args.tls, tick=True, log_size=args.log_size, keep_alive=True)
+            server = LwaServer(
+                args.host,
+                args.port,
+                tls=args.tls,
+                tick=True,
+                log_size=args.log_size,
+                keep_alive=True,
+                request_timeout=args.request_timeout,
+                max_connections=args.max_connections,
+            )
         except RuntimeError as error:  # --tls without trustme
             raise ConfigError(str(error)) from None
         bundle = Path(server.ca_bundle) if server.ca_bundle else None

@@ -11,6 +11,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,8 +36,13 @@ from .tls import make_certificates
 __all__ = ["LwaServer"]
 
 logger = logging.getLogger("pytest_lwa")
-#: seconds a client has to complete the TLS handshake
-HANDSHAKE_TIMEOUT: Final = 10.0
+#: seconds a client has to send a whole request (request line, headers and body) once its first byte has
+#: arrived, and to complete a TLS handshake; a late one gets a JSON 408 and its connection is closed
+REQUEST_TIMEOUT: Final = 10.0
+#: connections served at once; one more is answered 503 with ``Retry-After`` and closed
+MAX_CONNECTIONS: Final = 256
+#: seconds a worker thread with no connection to serve waits for one before it ends
+WORKER_IDLE_SECONDS: Final = 10.0
 #: seconds a connection may wait for its first or next request before it is closed
 KEEP_ALIVE_SECONDS: Final = 5.0
 #: seconds a client may pause while the server reads what is left of a body it did not need
@@ -97,6 +103,36 @@ class _Connections:
             return self._lock.wait_for(lambda: self._answering == 0, timeout)
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's reads, each bounded by the deadline of the stage they belong to.
+
+    A socket timeout bounds one read; a deadline bounds them all, so a client that trickles a byte at
+    a time still runs out of time. With no deadline, reads keep the socket's own timeout.
+    """
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._connection = connection
+        self.deadline: float | None = None
+        #: the deadline passed during a read
+        self.timed_out = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.timed_out = True
+                raise TimeoutError("the deadline for reading the request has passed")
+            self._connection.settimeout(remaining)
+        try:
+            return self._connection.recv_into(buffer)
+        except TimeoutError:
+            self.timed_out = self.deadline is not None
+            raise
+
+
 class _RequestHandler(WSGIRequestHandler):
     """Werkzeug's handler, quiet, answering even unparsable requests with a JSON body, and keeping
     connections open between requests when the server's ``keep_alive`` is on.
@@ -105,10 +141,14 @@ class _RequestHandler(WSGIRequestHandler):
     body ends. This one knows: a body framed by ``Content-Length`` is read (or drained, up to
     :data:`~pytest_lwa.app.MAX_BODY_BYTES`) before the connection serves the next request. Anything
     else (a chunked body, an invalid ``Content-Length``, HTTP/1.0 without ``keep-alive``) is answered
-    with ``Connection: close``. A kept connection waits :data:`KEEP_ALIVE_SECONDS` for its next request.
+    with ``Connection: close``. A kept connection waits :data:`KEEP_ALIVE_SECONDS` for its next request;
+    once its first byte has arrived, the whole request must arrive within the server's ``request_timeout``
+    or it is answered 408.
     """
 
     server: _Server
+    _reader: _DeadlineReader
+    _in_app = False
 
     def setup(self) -> None:
         # An answer goes out as two writes (head, body): without TCP_NODELAY the second would wait for
@@ -119,10 +159,12 @@ class _RequestHandler(WSGIRequestHandler):
         # does not hold up the accept loop (werkzeug would do the handshake there).
         context = self.server.ssl_context
         if context is not None:
-            self.request.settimeout(HANDSHAKE_TIMEOUT)
+            self.request.settimeout(self.server.request_timeout)
             self.request = context.wrap_socket(self.request, server_side=True)
             self.request.settimeout(None)
         super().setup()
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
 
     def finish(self) -> None:
         self.server.connections.gone(self.connection)
@@ -137,25 +179,35 @@ class _RequestHandler(WSGIRequestHandler):
         if not (self._request_arrives() and connections.answering(self.connection)):
             self.close_connection = True
             return
+        reader = self._reader
+        reader.deadline, reader.timed_out, self._in_app = time.monotonic() + self.server.request_timeout, False, False
+        self.command = self.requestline = ""  # nothing of an earlier request on the connection applies now
         try:
             super().handle_one_request()
+            if reader.timed_out and not self._in_app:  # the request line or headers came too late
+                logger.info("pytest-lwa: %s sent no whole request within %g s", self.address_string(),
+                            self.server.request_timeout)  # fmt: skip
+                self._answer_error(errors.REQUEST_TIMEOUT())
+        except OSError:  # the client is gone too
+            self.close_connection = True
         finally:
+            reader.deadline = None
             connections.answered()
 
     def _request_arrives(self) -> bool:
         """Wait (at most :data:`KEEP_ALIVE_SECONDS`) for the connection's next request."""
         if not self.server.connections.waiting(self.connection):
             return False
+        self._reader.deadline = time.monotonic() + KEEP_ALIVE_SECONDS
         try:
-            self.connection.settimeout(KEEP_ALIVE_SECONDS)
             return bool(cast(io.BufferedReader, self.rfile).peek(1))
         except (OSError, ValueError):  # timed out, reset, or shut down by a stop
             return False
         finally:
-            with contextlib.suppress(OSError):
-                self.connection.settimeout(None)
+            self._reader.deadline = None
 
     def run_wsgi(self) -> None:
+        self._in_app = True
         self.environ = environ = self.make_environ()
         lengths = self.headers.get_all("Content-Length") or []
         framed = "Transfer-Encoding" not in self.headers and len(lengths) <= 1
@@ -171,6 +223,10 @@ class _RequestHandler(WSGIRequestHandler):
         except connection_dropped_errors:
             self.close_connection = True  # the client left, or the app closed the connection on purpose
             return
+        finally:  # the request has been read (or has run out of time); the answer goes out in bounded time
+            self._reader.deadline = None
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.server.request_timeout)
         keep_alive = self.server.keep_alive and framed and not self.close_connection
         keep_alive = keep_alive and not self.server.connections.closing and (body is None or self._drain(body))
         code, _, phrase = status.partition(" ")
@@ -254,10 +310,16 @@ class _RequestHandler(WSGIRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Called by http.server for request lines and headers it cannot parse. It would answer such a
         # request line without a status line (as HTTP/0.9) and with an HTML page; answer like any server.
-        self.request_version = "HTTP/1.1"
-        body = errors.MALFORMED_REQUEST().body()
         self.log_error("code %d, message %s", code, message)
-        self.send_response(code, message)
+        self._answer_error(errors.MALFORMED_REQUEST(), code, message)
+
+    def _answer_error(self, error: LwaError, code: int | None = None, message: str | None = None) -> None:
+        """Answer a request the app never saw with a JSON error body, and close the connection."""
+        self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        self.connection.settimeout(self.server.request_timeout)
+        body = error.body()
+        self.send_response(code or error.status, message)
         self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -271,30 +333,48 @@ class _Workers:
 
     A connection goes to an idle thread when there is one, else to a new thread: starting a thread per
     connection (as socketserver does) costs more than answering a token request, and a stalled
-    connection still never waits for another. The threads are daemons, so they never delay an exit.
+    connection still never waits for another. At most ``limit`` connections are served at once; a
+    thread idle for :data:`WORKER_IDLE_SECONDS` ends, so a burst leaves no threads behind. The threads
+    are daemons, so they never delay an exit.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_CONNECTIONS) -> None:
         self._lock = threading.Lock()
+        self.limit = limit
+        self.busy = 0
         self._idle = 0
         self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None] = queue.SimpleQueue()
 
-    def submit(self, job: Callable[..., None], *args: Any) -> None:
+    def submit(self, job: Callable[..., None], *args: Any) -> bool:
+        """Serve ``job(*args)`` in a worker thread; False (and nothing done) when ``limit`` are busy."""
         with self._lock:
-            reuse = self._idle > 0
-            if reuse:
+            if self.busy >= self.limit:
+                return False
+            self.busy += 1
+            if self._idle > 0:  # put under the lock, so an idle thread that times out cannot miss it
                 self._idle -= 1
-        if reuse:
-            self._jobs.put((job, args))
-        else:
-            threading.Thread(target=self._work, args=(job, args), name="pytest-lwa-worker", daemon=True).start()
+                self._jobs.put((job, args))
+                return True
+        threading.Thread(target=self._work, args=(job, args), name="pytest-lwa-worker", daemon=True).start()
+        return True
 
     def _work(self, job: Callable[..., None], args: tuple[Any, ...]) -> None:
         while True:
-            job(*args)
-            with self._lock:
-                self._idle += 1
-            next_job = self._jobs.get()
+            try:
+                job(*args)
+            finally:
+                with self._lock:
+                    self.busy -= 1
+                    self._idle += 1
+            try:
+                next_job = self._jobs.get(timeout=WORKER_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    try:
+                        next_job = self._jobs.get_nowait()  # handed over just as the wait ended
+                    except queue.Empty:
+                        self._idle -= 1
+                        return
             if next_job is None:
                 return
             job, args = next_job
@@ -313,11 +393,34 @@ class _Server(ThreadedWSGIServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.connections = _Connections()
         self.keep_alive = False
+        self.request_timeout = REQUEST_TIMEOUT
         self.workers = _Workers()  # before werkzeug's __init__, which may call server_close()
         super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        self.workers.submit(self.process_request_thread, request, client_address)
+        if not self.workers.submit(self.process_request_thread, request, client_address):
+            self._refuse(request, client_address)
+
+    def _refuse(self, request: socket.socket, client_address: Any) -> None:
+        """Answer a connection over the limit 503 with ``Retry-After``, from the accept loop, without
+        waiting for anything (over HTTPS that would take a handshake: the connection is just closed)."""
+        logger.warning(
+            "pytest-lwa: %d connections are being served, the most allowed; refused %s with 503",
+            self.workers.limit,
+            client_address[0],
+        )
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            if self.ssl_context is None:
+                with contextlib.suppress(BlockingIOError):
+                    request.recv(65536)  # what has arrived of the request: closing on unread data resets
+                body = errors.TEMPORARILY_UNAVAILABLE().body()
+                head = (
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                    f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+                )
+                request.send(head.encode("ascii") + body)
+        self.shutdown_request(request)
 
     def server_close(self) -> None:
         super().server_close()
@@ -335,7 +438,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(1024)  # a burst of connections waits in the kernel, not for SYN retries
     except BaseException:
         sock.close()
         raise
@@ -367,6 +470,8 @@ class LwaServer(Authority):
         tick: bool = False,
         log_size: int | None = None,
         keep_alive: bool = False,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.app = LwaApp(self, log_size)  # before the authority's first reset, which resets the app too
         #: what the port serves; wrap it (as the standalone server's admin API does) to add routes
@@ -389,6 +494,16 @@ class LwaServer(Authority):
         # Connections stay open between requests only when asked (see _RequestHandler): a client that
         # never closes its session would otherwise leave a socket open, which -W error reports.
         self._keep_alive = keep_alive
+        if (
+            isinstance(request_timeout, bool)
+            or not isinstance(request_timeout, (int, float))
+            or not request_timeout > 0
+        ):
+            raise ValueError(f"request_timeout must be a positive number of seconds, got {request_timeout!r}")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError(f"max_connections must be a whole number >= 1, got {max_connections!r}")
+        self._request_timeout = float(request_timeout)
+        self._max_connections = max_connections
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -435,6 +550,8 @@ class LwaServer(Authority):
             sock.close()  # the server works on its own duplicate of the socket
         server.ssl_context = self._server_context  # each connection is wrapped in its own thread
         server.keep_alive = self._keep_alive
+        server.request_timeout = self._request_timeout
+        server.workers.limit = self._max_connections
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"pytest-lwa:{server.port}", daemon=True

@@ -1,0 +1,211 @@
+"""Every stage of a request has a time limit, and the server bounds what clients can hold at once."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+import requests
+
+from pytest_lwa import LwaServer
+from pytest_lwa import server as server_module
+from pytest_lwa.cli import build_parser
+
+APPSTORE = "appstore::apps:readwrite"
+TIMEOUT_BODY = b'{"error_description":"The request was not received in time","error":"invalid_request"}'
+UNAVAILABLE_BODY = (
+    b'{"error_description":"The authorization server is temporarily unavailable","error":"temporarily_unavailable"}'
+)
+HEAD_ONLY = b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+
+
+def answer_of(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read a whole answer (the server closes the connection after it)."""
+    sock.settimeout(10)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, body
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 15) -> None:
+    """Poll real time for something other threads do (no mock clock reaches socket timeouts)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        time.sleep(0.02)
+
+
+def get_token(server: LwaServer) -> requests.Response:
+    client = server.clients[0] if server.clients else server.add_client(scopes=[APPSTORE])
+    form = {
+        "grant_type": "client_credentials",
+        "scope": APPSTORE,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
+    # Connection: close, so that the connection does not count among those served for the keep-alive wait
+    return requests.post(server.token_url, data=form, headers={"Connection": "close"}, timeout=10)
+
+
+@pytest.fixture(params=[False, True], ids=["close", "keep-alive"])
+def keep_alive(request: pytest.FixtureRequest) -> bool:
+    flag: bool = request.param
+    return flag
+
+
+@pytest.fixture
+def quick_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_module, "WORKER_IDLE_SECONDS", 0.2)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"P", b"POST /auth/o2/tok", b"POST /auth/o2/token HTTP/1.1\r\n", HEAD_ONLY],
+    ids=["first-byte", "request-line", "line-only", "headers"],
+)
+def test_a_request_stalled_before_its_body_gets_408(keep_alive: bool, sent: bytes) -> None:
+    with (
+        LwaServer(keep_alive=keep_alive, request_timeout=0.3) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.sendall(sent)
+        status, headers, body = answer_of(sock)
+    assert (status, body) == (408, TIMEOUT_BODY)
+    assert headers["Connection"] == "close"
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_a_request_stalled_in_its_body_gets_408(keep_alive: bool) -> None:
+    with (
+        LwaServer(keep_alive=keep_alive, request_timeout=0.3) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.sendall(HEAD_ONLY + b"Content-Length: 100\r\n\r\ngrant_type=client_cre")
+        status, headers, body = answer_of(sock)
+        assert (status, body) == (408, TIMEOUT_BODY)
+        assert headers["Connection"] == "close"
+        assert server.request_log[-1].status == 408
+
+
+def test_a_client_trickling_bytes_still_runs_out_of_time() -> None:
+    """The limit is for the whole request, not for each read: a byte every 50 ms never idles long."""
+    with LwaServer(request_timeout=0.5) as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.settimeout(0.05)
+        for byte in HEAD_ONLY * 10:
+            sock.sendall(bytes([byte]))
+            with contextlib.suppress(TimeoutError):
+                if sock.recv(1, socket.MSG_PEEK):
+                    break  # the server has answered
+        status, _, body = answer_of(sock)
+    assert (status, body) == (408, TIMEOUT_BODY)
+
+
+def test_a_slow_but_timely_request_is_answered() -> None:
+    with LwaServer(request_timeout=5) as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        client = server.add_client(scopes=[APPSTORE])
+        form = f"grant_type=client_credentials&scope={APPSTORE}&client_id={client.client_id}"
+        form += f"&client_secret={client.client_secret}"
+        sock.sendall(HEAD_ONLY + f"Content-Length: {len(form)}\r\n".encode())
+        sock.sendall(b"\r\n" + form[:20].encode())
+        sock.sendall(form[20:].encode())
+        status, _, body = answer_of(sock)
+    assert status == 200, body
+    assert json.loads(body)["access_token"].startswith("Atc|")
+
+
+def test_a_stalled_tls_handshake_is_closed_within_the_limit() -> None:
+    pytest.importorskip("trustme", reason="HTTPS needs the tls extra (trustme)")
+    with (
+        LwaServer(tls=True, request_timeout=0.3) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.settimeout(10)
+        assert sock.recv(100) == b""  # closed by the server, not by the 10 s of this test
+        assert get_token_tls(server).status_code == 200
+
+
+def get_token_tls(server: LwaServer) -> requests.Response:
+    client = server.add_client(scopes=[APPSTORE])
+    form = {"grant_type": "client_credentials", "scope": APPSTORE}
+    return requests.post(
+        server.token_url, data=form, auth=(client.client_id, client.client_secret), verify=server.ca_bundle, timeout=10
+    )
+
+
+@pytest.mark.usefixtures("quick_workers")
+def test_hundreds_of_stalled_clients_hold_no_one_up_and_are_all_released(keep_alive: bool) -> None:
+    idle_threads = threading.active_count()
+    with LwaServer(keep_alive=keep_alive, request_timeout=1.5) as server, contextlib.ExitStack() as stack:
+        stalled = [stack.enter_context(socket.create_connection(("127.0.0.1", server.port))) for _ in range(200)]
+        for sock in stalled:
+            sock.sendall(b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        assert server._server is not None
+        workers = server._server.workers
+        wait_until(lambda: workers.busy >= 200, "serving the 200 stalled connections")
+        answered = get_token(server)
+        assert answered.status_code == 200
+        assert workers.busy >= 200, "the stalled connections were released before the good one was answered"
+        for sock in stalled:
+            status, _, body = answer_of(sock)
+            assert (status, body) == (408, TIMEOUT_BODY)
+        wait_until(lambda: workers.busy == 0, "releasing every stalled connection")
+        wait_until(lambda: threading.active_count() <= idle_threads + 2, "idle worker threads ending")
+
+
+@pytest.mark.usefixtures("quick_workers")
+def test_over_the_connection_limit_answers_503_then_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    with LwaServer(max_connections=2, request_timeout=30) as server:
+        held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+        try:
+            for sock in held:
+                sock.sendall(b"P")
+            assert server._server is not None
+            workers = server._server.workers
+            wait_until(lambda: workers.busy == 2, "serving the two held connections")
+            with caplog.at_level(logging.WARNING, logger="pytest_lwa"):
+                refused = get_token(server)
+            assert refused.status_code == 503
+            assert refused.content == UNAVAILABLE_BODY
+            assert refused.headers["Retry-After"] == "1"
+            assert refused.headers["Content-Type"] == "application/json"
+            assert "2 connections are being served, the most allowed; refused 127.0.0.1 with 503" in caplog.text
+        finally:
+            for sock in held:
+                sock.close()
+        wait_until(lambda: workers.busy == 0, "releasing the held connections")
+        assert get_token(server).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"request_timeout": 0}, "request_timeout must be a positive number of seconds, got 0"),
+        ({"request_timeout": True}, "request_timeout must be a positive number of seconds, got True"),
+        ({"max_connections": 0}, "max_connections must be a whole number >= 1, got 0"),
+        ({"max_connections": 2.5}, "max_connections must be a whole number >= 1, got 2.5"),
+    ],
+)
+def test_limits_are_checked(keywords: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LwaServer(**keywords)  # type: ignore[arg-type]
+
+
+def test_serve_takes_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["serve", "--request-timeout", "2.5", "--max-connections", "12"])
+    assert (args.request_timeout, args.max_connections) == (2.5, 12)
+    defaults = build_parser().parse_args(["serve"])
+    assert (defaults.request_timeout, defaults.max_connections) == (10.0, 256)
+    for bad in (["--request-timeout", "0"], ["--request-timeout", "soon"], ["--max-connections", "0"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", *bad])
+    assert "must be a positive number of seconds" in capsys.readouterr().err
