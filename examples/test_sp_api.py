@@ -67,7 +67,8 @@ def test_refresh_token_then_revoked(lwa_amazon_hosts: LwaServer) -> None:
     assert (error.status_code, error.error_code, error.message) == (
         400,
         "invalid_grant",
-        "The request has an invalid grant parameter : refresh_token",
+        "The request has an invalid grant parameter : refresh_token."
+        " User may have revoked or didn't grant the permission.",
     )
 
 

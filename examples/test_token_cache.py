@@ -54,8 +54,8 @@ class TokenCache:
                 self.sleep(2**attempt)
                 continue
             body = r.json()
-            if r.status_code != 200:
-                raise LwaAuthError(r.status_code, body["error"], body["error_description"])
+            if r.status_code != 200:  # Amazon's own faults answer 500 with an empty object: {}
+                raise LwaAuthError(r.status_code, body.get("error", "server_error"), body.get("error_description", ""))
             self._token, self._expires_at = body["access_token"], self.clock() + body["expires_in"]
             return str(body["access_token"])
         raise AssertionError("unreachable")  # pragma: no cover

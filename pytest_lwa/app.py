@@ -1,20 +1,27 @@
 """The WSGI app: routing, request parsing and rendering of the exact LWA answers.
 
-Every answer, error or not, is compact JSON with ``Content-Type: application/json``, an
-``x-amzn-RequestId`` and the no-store headers RFC 6749 section 5.1 requires of token responses.
-Nothing the client sends can make it answer HTML or a traceback.
+Every answer, error or not, is compact JSON with the headers of Amazon's recorded answers (LWA-CONTRACT
+R1): ``Content-Type: application/json;charset=UTF-8``, ``Cache-Control: no-cache, no-store,
+must-revalidate``, ``Pragma: no-cache``, ``x-amzn-RequestId``, ``X-Amz-Rid``, ``X-Amz-Date`` (the server
+clock's time), ``Vary`` and ``Strict-Transport-Security``; an error adds ``X-Amzn-Errortype`` (R2). The
+one exception is a browser (``Accept: text/html``) sent to ``/ap/oa`` for an unknown client or an
+unregistered redirect URI: it gets Amazon's HTML error page (R20, R21). Nothing a client sends can make it
+answer a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
+import secrets
 import socket
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
@@ -40,11 +47,27 @@ MAX_BODY_BYTES: Final = 64 * 1024
 _MAX_FIELDS: Final = 100
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
+#: the Content-Type of Amazon's answers (R1)
+JSON_TYPE: Final = "application/json;charset=UTF-8"
 
 logger = logging.getLogger("pytest_lwa")
 
 Handler = Callable[["LwaRequest"], "dict[str, Any] | _Answer"]
-JSON_HEADERS: Final = (("Content-Type", JSON), ("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+#: the headers every answer of Amazon's carries, besides those that change per answer (R1)
+JSON_HEADERS: Final = (
+    ("Content-Type", JSON_TYPE),
+    ("Cache-Control", "no-cache, no-store, must-revalidate"),
+    ("Pragma", "no-cache"),
+    ("Vary", "Content-Type,Accept-Encoding,User-Agent"),
+    ("Strict-Transport-Security", "max-age=47474747; includeSubDomains; preload"),
+)
+#: what a browser sees at ``/ap/oa`` for an unknown client (R20) or an unregistered redirect URI (R21)
+BROWSER_PAGES: Final[dict[type[LwaError], str]] = {
+    errors.UNKNOWN_CLIENT_ID: "Unknown client_id",
+    errors.UNREGISTERED_REDIRECT_URI: "The redirect URI you provided has not been whitelisted for your application."
+    " Please add your redirect URI in the 'Allowed Return URLs' section under 'Web Settings' for your Security"
+    " Profile on Amazon Developer Portal.",
+}
 #: routes whose parameters come in the body
 BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
 
@@ -165,10 +188,16 @@ class LwaApp:
             return answer
         if isinstance(result, _Answer):
             return result
-        return _Answer(200, errors.compact_json(result), [*JSON_HEADERS], result)
+        return _Answer(200, errors.compact_json(result), self._headers(), result)
+
+    def _headers(self) -> list[tuple[str, str]]:
+        """The headers of an answer: Amazon's fixed ones, its request id (``X-Amz-Rid``) and date."""
+        rid = secrets.token_hex(10).upper()
+        return [*JSON_HEADERS, ("X-Amz-Rid", rid), ("X-Amz-Date", formatdate(self.authority.clock.now(), usegmt=True))]
 
     def _error_answer(self, error: LwaError, request_id: str) -> _Answer:
-        return _Answer(error.status, error.body(self.authority.settings.body_style, request_id), [*JSON_HEADERS])
+        body = error.body(self.authority.settings.body_style, request_id)
+        return _Answer(error.status, body, [*self._headers(), ("X-Amzn-Errortype", error.error_type)])
 
     def _fault_answer(self, fault: Fault, request_id: str) -> _Answer:
         if fault.error is not None:
@@ -212,7 +241,10 @@ class LwaApp:
         return self.authority.create_code_pair(self._params(request))
 
     def _tokeninfo(self, request: LwaRequest) -> dict[str, Any]:
-        return self.authority.tokeninfo(self._query_token(request))
+        token = self._params(request).get("access_token") or request.headers.get("x-amz-access-token", "").strip()
+        if not token:  # the Amazon Pay SDKs send it in the header alone (R12)
+            raise errors.missing_parameter("access_token")
+        return self.authority.tokeninfo(token)
 
     def _profile(self, request: LwaRequest) -> dict[str, Any]:
         scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
@@ -222,8 +254,14 @@ class LwaApp:
         return self.authority.profile(token or self._query_token(request))
 
     def _authorize(self, request: LwaRequest) -> _Answer:
-        location = self.authority.authorize(self._params(request))
-        return _Answer(302, b"", [*JSON_HEADERS, ("Location", location)], None)
+        try:
+            location = self.authority.authorize(self._params(request))
+        except LwaError as error:
+            summary = BROWSER_PAGES.get(type(error))
+            if summary is None or "text/html" not in request.headers.get("Accept", ""):
+                raise  # an API client gets the JSON error
+            return _Answer(400, _error_page(summary), [("Content-Type", "text/html;charset=UTF-8"), *JSON_HEADERS[1:]])
+        return _Answer(302, b"", [*self._headers(), ("Location", location)], None)
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -259,6 +297,24 @@ class LwaApp:
         if mimetype == JSON and self.authority.settings.json_body:
             return _json_params(_read_body(request))
         raise errors.UNSUPPORTED_CONTENT_TYPE
+
+
+def _error_page(summary: str) -> bytes:
+    """Amazon's error page for a browser at ``/ap/oa`` (R20, R21): no redirect, status 400."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Amazon.com Sign In</title></head>
+<body>
+<main>
+<h1>We're sorry!</h1>
+<p>An error occurred when we tried to process your request.</p>
+<h2>Error Summary</h2>
+<p>400 Bad Request</p>
+<p>{html.escape(summary)}</p>
+</main>
+</body>
+</html>
+""".encode()
 
 
 def _close(environ: WSGIEnvironment) -> None:
@@ -310,6 +366,7 @@ def _json_params(raw: bytes) -> dict[str, str]:
         raise errors.UNSUPPORTED_GRANT_TYPE from None
     if not isinstance(document, dict):
         raise errors.UNSUPPORTED_GRANT_TYPE
+    document = {key: value for key, value in document.items() if value is not None}  # null is absent (R14)
     if not all(isinstance(value, str) for value in document.values()):
         raise errors.MALFORMED_REQUEST
     return document

@@ -8,7 +8,8 @@ A token request is checked in this order, so a request with several faults gets 
 
 1. method and path, content type, body parse (the HTTP app, :mod:`pytest_lwa.app`);
 2. ``grant_type`` present and supported;
-3. the grant's required parameters present and non-empty, then ``client_id`` unless HTTP Basic is used;
+3. the grant's required parameters present and non-empty, then ``client_id`` unless HTTP Basic is used or
+   the grant names the client itself (a device code poll, LWA-CONTRACT R8);
 4. client authentication (body or HTTP Basic);
 5. the client's permission for the grant;
 6. scopes (client credentials);
@@ -103,17 +104,22 @@ class Settings:
     ``rotate_refresh_tokens``
         ``False`` (default): a refresh hands back the same refresh token, as Amazon does. ``True``: each
         refresh hands back a new one and the old one stops working.
+    ``enforce_poll_interval``
+        ``False`` (default): a device polling before approval gets ``authorization_pending`` however often
+        it polls, as Amazon's device SDK sees every 5 s (LWA-CONTRACT R8, R24). ``True``: a poll sooner than
+        the code pair's ``interval`` (30 s of the server's clock) after the last gets ``slow_down``.
     """
 
     expires_in: int = 3600
     json_body: bool = True
     body_style: BodyStyle = "classic"
     rotate_refresh_tokens: bool = False
+    enforce_poll_interval: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.expires_in, bool) or not isinstance(self.expires_in, int) or self.expires_in < 1:
             raise ValueError(f"expires_in must be a whole number of seconds >= 1, got {self.expires_in!r}")
-        for name in ("json_body", "rotate_refresh_tokens"):
+        for name in ("json_body", "rotate_refresh_tokens", "enforce_poll_interval"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.body_style not in BODY_STYLES:
@@ -231,6 +237,8 @@ class _Grant:
     required: tuple[str, ...]
     handler: Callable[[Client, Mapping[str, str]], dict[str, Any]]
     secret_required: Callable[[Mapping[str, str], str], bool]
+    #: the client the grant's own parameters name, for a request without client_id (device code polls)
+    implied_client: Callable[[Mapping[str, str]], str] | None = None
 
 
 class Authority:
@@ -242,9 +250,14 @@ class Authority:
         self._lock = threading.RLock()
         self._grants: dict[str, _Grant] = {
             "client_credentials": _Grant(("scope",), self._client_credentials, lambda params, client_id: True),
-            "refresh_token": _Grant(("refresh_token",), self._refresh, lambda params, client_id: True),
+            "refresh_token": _Grant(("refresh_token",), self._refresh, self._refresh_needs_secret),
             "authorization_code": _Grant(("code",), self._authorization_code, self._code_needs_secret),
-            "device_code": _Grant(("device_code", "user_code"), self._device_code, lambda params, client_id: False),
+            "device_code": _Grant(
+                ("device_code", "user_code"),
+                self._device_code,
+                lambda params, client_id: False,
+                implied_client=self._device_client,
+            ),
         }
         self.reset()
 
@@ -432,8 +445,9 @@ class Authority:
             self._named[token] = claims
         return token
 
-    def _mint_refresh(self, client_id: str, scope: str, user_id: str) -> str:
-        return self._minter.mint(TokenClaims(REFRESH_TOKEN, client_id, scope, self.clock.now(), None, user_id))
+    def _mint_refresh(self, client_id: str, scope: str, user_id: str, *, public: bool = False) -> str:
+        """A refresh token; ``public`` for a client that holds no secret (it refreshes with its id alone)."""
+        return self._minter.mint(TokenClaims(REFRESH_TOKEN, client_id, scope, self.clock.now(), None, user_id, public))
 
     def revoke(self, token: str) -> None:
         """Make a refresh or access token stop working (access tokens issued earlier keep their expiry)."""
@@ -532,7 +546,8 @@ class Authority:
                 raise errors.MALFORMED_REQUEST
         if "authorization_code" not in client.grants:
             raise errors.UNAUTHORIZED_CLIENT
-        _check_scopes(params["scope"], USER_SCOPES, client.scopes)
+        if _refused_scopes(params["scope"], USER_SCOPES, client.scopes):
+            raise errors.UNKNOWN_SCOPE  # R7
         user, granted = self._consent
         if not granted:
             raise errors.ACCESS_DENIED
@@ -549,10 +564,12 @@ class Authority:
                 raise errors.missing_parameter(name)
         client = self._clients.get(params["client_id"])
         if client is None:
-            raise errors.INVALID_CLIENT
+            raise errors.INVALID_CLIENT_ID_VALUE  # R10
         if "device_code" not in client.grants:
             raise errors.UNAUTHORIZED_CLIENT
-        _check_scopes(params["scope"], USER_SCOPES, client.scopes)
+        refused = _refused_scopes(params["scope"], USER_SCOPES, client.scopes)
+        if refused:
+            raise errors.scope_not_permitted(refused[0])  # R11
         now = self.clock.now()
         device_code = secrets.token_urlsafe(27)
         with self._lock:
@@ -597,9 +614,13 @@ class Authority:
         if grant is None:
             raise errors.UNSUPPORTED_GRANT_TYPE
         basic = basic_credentials(authorization)
-        for name in grant.required if basic is not None else (*grant.required, "client_id"):
+        needs_client_id = basic is None and grant.implied_client is None
+        for name in (*grant.required, "client_id") if needs_client_id else grant.required:
             if not params.get(name):
                 raise errors.missing_parameter(name)
+        if basic is None and not params.get("client_id") and grant.implied_client is not None:
+            # Amazon's device SDK polls with grant_type, device_code and user_code alone (R8)
+            params = {**params, "client_id": grant.implied_client(params)}
         client = self._authenticate(params, basic, grant.secret_required)
         if grant_type not in client.grants:
             raise errors.UNAUTHORIZED_CLIENT
@@ -657,12 +678,25 @@ class Authority:
         with self._lock:
             claims = self._claims(token)
             if claims is None or claims.prefix != REFRESH_TOKEN or claims.client_id != client.client_id:
-                raise errors.invalid_grant("refresh_token")
+                raise errors.INVALID_REFRESH_TOKEN
             assert claims.user_id is not None  # refresh tokens are always a user's
             if self.settings.rotate_refresh_tokens:
                 self._revoked.add(_digest(token))
-                token = self._mint_refresh(client.client_id, claims.scope, claims.user_id)
+                token = self._mint_refresh(client.client_id, claims.scope, claims.user_id, public=claims.public)
         return self._user_tokens(client.client_id, claims.scope, claims.user_id, token)
+
+    def _refresh_needs_secret(self, params: Mapping[str, str], client_id: str) -> bool:
+        """A public client's refresh token (device flow, PKCE without a secret) refreshes with its client_id
+        alone, as Amazon's device SDK does (R9); a secret that is sent must still be right."""
+        claims = self._claims(params.get("refresh_token", ""))
+        return claims is None or claims.client_id != client_id or not claims.public
+
+    def _device_client(self, params: Mapping[str, str]) -> str:
+        """The client a device code pair was made for; ``invalid_code_pair`` for a pair it does not know."""
+        pair = self._pairs.get(params.get("device_code", ""))
+        if pair is None:
+            raise errors.INVALID_CODE_PAIR
+        return pair.client_id
 
     def _code_needs_secret(self, params: Mapping[str, str], client_id: str) -> bool:
         """A client may omit its secret when redeeming a code bound to a PKCE challenge."""
@@ -673,18 +707,19 @@ class Authority:
         with self._lock:
             record = self._codes.get(params["code"])
             if record is None or record.client_id != client.client_id or record.expires_at <= self.clock.now():
-                raise errors.invalid_grant("code")
+                raise errors.INVALID_CODE
             if record.redirect_uri is not None and params.get("redirect_uri") != record.redirect_uri:
-                raise errors.invalid_grant("code")
+                raise errors.INVALID_CODE
             if record.challenge is not None:
                 verifier = params.get("code_verifier", "")
                 if not (43 <= len(verifier) <= 128 and set(verifier) <= _PKCE_VERIFIER_CHARS):
-                    raise errors.invalid_grant("code")
+                    raise errors.INVALID_CODE
                 assert record.method is not None
                 if not hmac.compare_digest(pkce_challenge(verifier, record.method), record.challenge):
-                    raise errors.invalid_grant("code")
+                    raise errors.INVALID_CODE
             del self._codes[params["code"]]
-        refresh = self._mint_refresh(client.client_id, record.scope, record.user_id)
+        public = record.challenge is not None and not params.get("client_secret")
+        refresh = self._mint_refresh(client.client_id, record.scope, record.user_id, public=public)
         return self._user_tokens(client.client_id, record.scope, record.user_id, refresh)
 
     def _device_code(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
@@ -699,7 +734,8 @@ class Authority:
             ):
                 raise errors.INVALID_CODE_PAIR
             last_poll, pair.last_poll = pair.last_poll, now
-            if last_poll is not None and now - last_poll < DEVICE_POLL_INTERVAL:
+            too_soon = last_poll is not None and now - last_poll < DEVICE_POLL_INTERVAL
+            if too_soon and self.settings.enforce_poll_interval:
                 raise errors.SLOW_DOWN
             if pair.state == "pending":
                 raise errors.AUTHORIZATION_PENDING
@@ -707,7 +743,7 @@ class Authority:
             del self._user_codes[pair.user_code]
         if pair.state == "denied" or pair.user_id is None:
             raise errors.ACCESS_DENIED
-        refresh = self._mint_refresh(client.client_id, pair.scope, pair.user_id)
+        refresh = self._mint_refresh(client.client_id, pair.scope, pair.user_id, public=True)
         return self._user_tokens(client.client_id, pair.scope, pair.user_id, refresh)
 
     # --- token checks for the API side --------------------------------------------------------
@@ -772,10 +808,15 @@ class Authority:
         return answer
 
 
+def _refused_scopes(scope: str, *allowed: Collection[str]) -> list[str]:
+    """The scopes ``scope`` names that are in none of ``allowed`` (``[""]`` when it names none)."""
+    requested = scope.split()
+    return [s for s in requested if all(s not in pool for pool in allowed)] if requested else [""]
+
+
 def _check_scopes(scope: str, *allowed: Collection[str]) -> None:
     """``invalid_scope`` unless ``scope`` names a scope and each one it names is in one of ``allowed``."""
-    requested = scope.split()
-    if not requested or any(all(s not in pool for pool in allowed) for s in requested):
+    if _refused_scopes(scope, *allowed):
         raise errors.INVALID_SCOPE
 
 

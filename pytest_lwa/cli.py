@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-json-body", action="store_true", help="refuse application/json token requests")
     serve.add_argument("--rotate-refresh-tokens", action="store_true", help="hand back a new refresh token each time")
     serve.add_argument(
+        "--enforce-poll-interval",
+        action="store_true",
+        help="answer device-code polls sooner than the interval slow_down (default: authorization_pending)",
+    )
+    serve.add_argument(
         "--tls", action="store_true", help="serve HTTPS with a certificate made at start (needs trustme)"
     )
     serve.add_argument(
@@ -133,6 +138,7 @@ def _config(args: argparse.Namespace) -> Config:
         "body_style": args.body_style,
         "json_body": False if args.no_json_body else None,
         "rotate_refresh_tokens": True if args.rotate_refresh_tokens else None,
+        "enforce_poll_interval": True if args.enforce_poll_interval else None,
     }
     config.settings.update({name: value for name, value in flags.items() if value is not None})
     config.clients.extend(parse_client(text) for text in args.client)

@@ -6,7 +6,11 @@ the verbatim ``error_description``.  Two body styles exist, as the real service 
 ``classic``
     ``{"error_description":"…","error":"…"}`` -- exactly two keys, description first, compact JSON.
 ``modern``
-    ``{"error_index":"…","error_description":"…","error":"…","request_id":"…"}``.
+    ``{"error_index":"…","error_description":"…","error":"…","request_id":"…"}``, where ``error_index`` is
+    264 characters of padded base64url (196 random bytes) and ``request_id`` equals the answer's
+    ``x-amzn-RequestId`` (LWA-CONTRACT R2).
+
+Every error answer names its Java exception in ``X-Amzn-Errortype`` (R2, R17), see :attr:`LwaError.error_type`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ BODY_STYLES: Final[tuple[BodyStyle, ...]] = ("classic", "modern")
 
 
 _COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
+_PANDA: Final = "http://internal.amazon.com/coral/com.amazon.panda/"
+#: random bytes behind a modern body's ``error_index``: 264 characters of base64url with ``==`` (R2)
+ERROR_INDEX_BYTES: Final = 196
 
 
 def compact_json(value: Any) -> bytes:
@@ -48,6 +55,8 @@ class LwaError(Exception):
     status: int = 500
     error: str = "server_error"
     description: str = ""
+    #: the ``X-Amzn-Errortype`` header's value; ``None`` derives it from ``error`` (see :attr:`error_type`)
+    errortype: str | None = None
 
     def __init__(self, status: int | None = None, error: str | None = None, description: str | None = None) -> None:
         if status is not None:
@@ -72,11 +81,24 @@ class LwaError(Exception):
     def __str__(self) -> str:
         return f"{self.status} {self.error}: {self.description}"
 
+    @property
+    def error_type(self) -> str:
+        """The ``X-Amzn-Errortype`` header Amazon sends with this error.
+
+        Recorded: ``OA2UnsupportedGrantTypeException:…`` (R2), ``OA2InvalidGrantException:…`` (R17),
+        ``InternalFailure:…`` for a server fault (R23). For the other codes the header follows the same
+        pattern, ``OA2<Code>Exception:http://internal.amazon.com/coral/com.amazon.panda/`` [choice].
+        """
+        if self.errortype is not None:
+            return self.errortype
+        name = "".join(part[:1].upper() + part[1:] for part in self.error.split("_"))
+        return f"OA2{name}Exception:{_PANDA}"
+
     def body(self, style: BodyStyle = "classic", request_id: str | None = None) -> bytes:
         """The exact response body in ``style``; ``request_id`` is used by the modern style."""
         fields: dict[str, str] = {}
         if style == "modern":
-            fields["error_index"] = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode("ascii")
+            fields["error_index"] = base64.urlsafe_b64encode(secrets.token_bytes(ERROR_INDEX_BYTES)).decode("ascii")
         fields["error_description"] = self.description
         fields["error"] = self.error
         if style == "modern":
@@ -88,6 +110,18 @@ def _kind(status: int, error: str, description: str) -> type[LwaError]:
     """A catalogue entry: raising it raises a new :class:`LwaError` with these fields."""
     name = "".join(part.title() for part in error.split("_")) + "Error"
     return type(name, (LwaError,), {"status": status, "error": error, "description": description})
+
+
+class _ServerFault(LwaError):
+    """Amazon's answer to a fault of its own: 500, an empty JSON object (LWA-CONTRACT R23)."""
+
+    status = 500
+    error = "server_error"
+    description = "The authorization server encountered an unexpected condition"
+    errortype = "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"
+
+    def body(self, style: BodyStyle = "classic", request_id: str | None = None) -> bytes:
+        return b"{}"
 
 
 # --- the catalogue (LWA-CONTRACT section 4) --------------------------------------------------------
@@ -105,12 +139,25 @@ UNSUPPORTED_CONTENT_TYPE: Final = _kind(
 MALFORMED_REQUEST: Final = _kind(400, "invalid_request", "Malformed request")
 UNAUTHORIZED_CLIENT: Final = _kind(400, "unauthorized_client", "Not authorized for requested operation")
 INVALID_TOKEN: Final = _kind(400, "invalid_token", "The request has an invalid parameter : access_token")
+#: unknown, revoked or another client's refresh token: the description since 2022 (R4)
+INVALID_REFRESH_TOKEN: Final = _kind(
+    400,
+    "invalid_grant",
+    "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission.",
+)
+#: unknown, used or expired authorization code, wrong redirect_uri or PKCE verifier (R3, R17)
+INVALID_CODE: Final = _kind(400, "invalid_grant", "The request has an invalid grant parameter : code")
+#: ``GET /ap/oa`` asking for a scope that is unknown or not the client's, sent to the redirect URI (R7)
+UNKNOWN_SCOPE: Final = _kind(400, "invalid_scope", "An unknown scope was requested")
+#: the user cancels on the consent page (R22), or refuses a device code
+ACCESS_DENIED: Final = _kind(400, "access_denied", "Access not permitted.")
+#: ``POST /auth/o2/create/codepair`` with a client_id it does not know (R10)
+INVALID_CLIENT_ID_VALUE: Final = _kind(400, "InvalidValue", "The request has an invalid parameter : client_id")
 
 # Device flow (LWA for devices); the error codes are documented, their descriptions are the mock's choice.
 AUTHORIZATION_PENDING: Final = _kind(400, "authorization_pending", "The user has not yet approved the code pair")
 SLOW_DOWN: Final = _kind(400, "slow_down", "The client is polling faster than the interval allows")
 INVALID_CODE_PAIR: Final = _kind(400, "invalid_code_pair", "The code pair is unknown or has expired")
-ACCESS_DENIED: Final = _kind(400, "access_denied", "The user denied the request")
 
 # The mock's own choices: nothing public shows what Amazon answers for these.
 UNSUPPORTED_RESPONSE_TYPE: Final = _kind(
@@ -127,7 +174,7 @@ NOT_FOUND: Final = _kind(404, "not_found", "The requested URL was not found on t
 METHOD_NOT_ALLOWED: Final = _kind(405, "method_not_allowed", "The method is not allowed for the requested URL")
 REQUEST_TIMEOUT: Final = _kind(408, "invalid_request", "The request was not received in time")
 REQUEST_TOO_LARGE: Final = _kind(413, "invalid_request", "The request body is too large")
-SERVER_ERROR: Final = _kind(500, "server_error", "The authorization server encountered an unexpected condition")
+SERVER_ERROR: Final = _ServerFault
 TEMPORARILY_UNAVAILABLE: Final = _kind(
     503, "temporarily_unavailable", "The authorization server is temporarily unavailable"
 )
@@ -139,14 +186,14 @@ def missing_parameter(name: str) -> LwaError:
     return LwaError(400, "invalid_request", f"The request is missing a required parameter : {name}")
 
 
-def invalid_grant(parameter: str) -> LwaError:
-    """``invalid_grant`` naming the grant parameter (``refresh_token`` or ``code``) that failed."""
-    return LwaError(400, "invalid_grant", f"The request has an invalid grant parameter : {parameter}")
+def scope_not_permitted(scope: str) -> LwaError:
+    """``invalid_scope`` from ``POST /auth/o2/create/codepair`` for a scope the client may not use (R11)."""
+    return LwaError(400, "invalid_scope", f"Client does not have permission to use scope : {scope}")
 
 
 def catalogue() -> list[LwaError]:
     """Every error the mock can answer on its own (faults can add any other)."""
-    kinds = [kind for kind in globals().values() if isinstance(kind, type) and issubclass(kind, LwaError)]
-    fixed = [kind() for kind in kinds if kind is not LwaError]
+    kinds = dict.fromkeys(kind for kind in globals().values() if isinstance(kind, type) and issubclass(kind, LwaError))
+    fixed = [kind() for kind in kinds if kind not in (LwaError, _ServerFault) or kind is SERVER_ERROR]
     named = ("scope", "client_id", "access_token", "refresh_token", "code", "device_code", "user_code")
-    return [*fixed, *map(missing_parameter, named), invalid_grant("refresh_token"), invalid_grant("code")]
+    return [*fixed, *map(missing_parameter, named), scope_not_permitted("profile")]

@@ -27,7 +27,7 @@ CATALOGUE: Final[dict[str, LwaError]] = {
     "invalid_scope": errors.INVALID_SCOPE(),
     "unsupported_grant_type": errors.UNSUPPORTED_GRANT_TYPE(),
     "invalid_request": errors.MALFORMED_REQUEST(),
-    "invalid_grant": errors.invalid_grant("refresh_token"),
+    "invalid_grant": errors.INVALID_REFRESH_TOKEN(),
     "unauthorized_client": errors.UNAUTHORIZED_CLIENT(),
     "invalid_token": errors.INVALID_TOKEN(),
     "authorization_pending": errors.AUTHORIZATION_PENDING(),

@@ -13,8 +13,8 @@ import pytest
 if TYPE_CHECKING:
     from .server import LwaServer
 
-#: settings the marker can give (the ini file and the command line give all but rotate_refresh_tokens)
-SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_tokens")
+#: settings the marker can give (the ini file and the command line give the first three)
+SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_tokens", "enforce_poll_interval")
 MARKER_ONLY: Final = ("clients", "teardown_checks")
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _SETTINGS = pytest.StashKey[dict[str, Any]]()
@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "lwa(expires_in=, body_style=, json_body=, rotate_refresh_tokens=, clients=[{...}], teardown_checks=True):"
+        "lwa(expires_in=, body_style=, json_body=, rotate_refresh_tokens=, enforce_poll_interval=, clients=[{...}],"
+        " teardown_checks=True):"
         " settings and pre-registered clients of this test's lwa_server",
     )
 

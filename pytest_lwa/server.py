@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 from . import errors
-from .app import JSON_HEADERS, MAX_BODY_BYTES, LwaApp
+from .app import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES, LwaApp
 from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
@@ -321,7 +321,7 @@ class _RequestHandler(WSGIRequestHandler):
         body = error.body()
         self.send_response(code or error.status, message)
         self.send_header("Connection", "close")
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", JSON_TYPE)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -416,7 +416,8 @@ class _Server(ThreadedWSGIServer):
                     request.recv(65536)  # what has arrived of the request: closing on unread data resets
                 body = errors.TEMPORARILY_UNAVAILABLE().body()
                 head = (
-                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json;charset=UTF-8\r\n"
+                    "Retry-After: 1\r\n"
                     f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
                 )
                 request.send(head.encode("ascii") + body)
@@ -606,9 +607,12 @@ class LwaServer(Authority):
             raise ValueError(
                 f"{error!r} is not in the error catalogue ({', '.join(CATALOGUE)}); pass description= to use it"
             )
-        lwa_error = LwaError(
-            status or (known.status if known else 400), error, description or (known.description if known else "")
-        )
+        if known is not None and status is None and description is None:
+            lwa_error = known  # the catalogue's own answer: server_error is Amazon's 500 {} (R23)
+        else:
+            lwa_error = LwaError(
+                status or (known.status if known else 400), error, description or (known.description if known else "")
+            )
         return self.app.faults.add(
             Fault("error", error=lwa_error, headers=dict(headers or {}), times=times, path=path, when=when, nth=nth)
         )

@@ -1,15 +1,22 @@
-"""Opaque LWA tokens that carry their own signed claims.
+"""Opaque LWA tokens that carry their own sealed claims.
 
 A token is its prefix (``Atc|`` for client-credentials access tokens, ``Atza|`` for user access tokens,
-``Atzr|`` for refresh tokens) followed by base64url of a small JSON claim set and its HMAC-SHA256.
-The server needs no token table to check one, so memory stays flat however many tokens a run issues,
-and a new key (one per reset) makes every earlier token unknown at once.
+``Atzr|`` for refresh tokens) followed by base64url of a few fixed bytes, a nonce, the encrypted claims
+and an authentication tag. Like Amazon's own (LWA-CONTRACT R15: ``Atza|IwEBI…``, ``Atc|MQEB…``), they show
+nothing readable when decoded, and a user token and its refresh token together are 728 characters long,
+as in R1's recording (longer only when the claims are: a long list of scopes, say).
+
+The server needs no token table to check one, so memory stays flat however many tokens a run issues, and
+a new key (one per reset) makes every earlier token unknown at once. The claims are encrypted with a
+keystream from SHAKE-256 keyed with the nonce, and sealed with keyed BLAKE2b, all from the standard
+library: enough that a token is opaque and cannot be forged or altered, which is all a mock needs of it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import secrets
@@ -18,7 +25,15 @@ from typing import Final
 
 from .errors import compact_json
 
-__all__ = ["ACCESS_TOKEN_MIN_LENGTH", "CLIENT_TOKEN", "REFRESH_TOKEN", "USER_TOKEN", "TokenClaims", "TokenMinter"]
+__all__ = [
+    "ACCESS_TOKEN_MIN_LENGTH",
+    "CLIENT_TOKEN",
+    "REFRESH_TOKEN",
+    "TOKEN_LENGTH",
+    "USER_TOKEN",
+    "TokenClaims",
+    "TokenMinter",
+]
 
 CLIENT_TOKEN: Final = "Atc|"
 USER_TOKEN: Final = "Atza|"
@@ -27,12 +42,34 @@ PREFIXES: Final = (CLIENT_TOKEN, USER_TOKEN, REFRESH_TOKEN)
 
 #: Real access tokens are 350 characters or more; clients that store them should see realistic lengths.
 ACCESS_TOKEN_MIN_LENGTH: Final = 350
-_SIG_BYTES: Final = 32
+#: Every token's length (characters, prefix included) unless its claims need more: an ``Atza|`` token and
+#: its ``Atzr|`` refresh token are 728 together, as in the recording of LWA-CONTRACT R1.
+TOKEN_LENGTH: Final = 364
+
+#: the first bytes of the encoded part, as in Amazon's tokens: ``IwEBI…`` after ``Atza|``/``Atzr|``,
+#: ``MQEB…`` after ``Atc|``
+_MAGIC: Final = {USER_TOKEN: b"\x23\x01\x01\x20", REFRESH_TOKEN: b"\x23\x01\x01\x20", CLIENT_TOKEN: b"\x31\x01\x01\x20"}
+_MAGIC_BYTES: Final = 4
+_NONCE_BYTES: Final = 12
+_TAG_BYTES: Final = 16
+
+
+def _encoded_bytes(characters: int) -> int:
+    """How many bytes unpadded base64 turns into ``characters`` characters (rounded down)."""
+    return characters * 3 // 4
+
+
+#: claims are padded with spaces to this many bytes, so that tokens have one length
+_PLAINTEXT_BYTES: Final = _encoded_bytes(TOKEN_LENGTH - len(USER_TOKEN)) - _MAGIC_BYTES - _NONCE_BYTES - _TAG_BYTES
 
 
 @dataclass(frozen=True)
 class TokenClaims:
-    """What a token says about itself."""
+    """What a token says about itself.
+
+    ``public`` marks a refresh token a public client holds (device flow, or an authorization code
+    redeemed with PKCE and no secret): refreshing it needs only the ``client_id`` (LWA-CONTRACT R9).
+    """
 
     prefix: str
     client_id: str
@@ -40,6 +77,7 @@ class TokenClaims:
     issued_at: float
     expires_at: float | None
     user_id: str | None = None
+    public: bool = False
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -51,23 +89,27 @@ def _encode(raw: bytes) -> str:
 
 
 class TokenMinter:
-    """Mints and reads tokens signed with one key."""
+    """Mints and reads tokens sealed with one key."""
 
     def __init__(self, key: bytes | None = None) -> None:
-        self._key = key if key is not None else secrets.token_bytes(32)
+        key = key if key is not None else secrets.token_bytes(32)
+        self._cipher_key = hmac.digest(key, b"pytest-lwa token encryption", "sha256")
+        self._tag_key = hmac.digest(key, b"pytest-lwa token authentication", "sha256")
 
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.digest(self._key, payload, "sha256")
+    def _keystream_xor(self, nonce: bytes, data: bytes) -> bytes:
+        stream = hashlib.shake_256(self._cipher_key + nonce).digest(len(data))
+        return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+
+    def _tag(self, sealed: bytes) -> bytes:
+        return hashlib.blake2b(sealed, key=self._tag_key, digest_size=_TAG_BYTES).digest()
 
     def mint(self, claims: TokenClaims) -> str:
         """A new token for ``claims``; two calls never return the same token."""
-        fields = [claims.prefix, claims.client_id, claims.scope, claims.issued_at, claims.expires_at, claims.user_id]
-        head = compact_json(fields)[:-1]  # the list without its closing bracket; the nonce goes last
-        # base64 turns 3 bytes into 4 characters: choose the nonce length that reaches the minimum.
-        wanted_bytes = (ACCESS_TOKEN_MIN_LENGTH - len(claims.prefix)) * 3 // 4 + 3
-        nonce_chars = max(32, wanted_bytes - len(head) - 4 - _SIG_BYTES)
-        payload = b'%s,"%s"]' % (head, secrets.token_hex((nonce_chars + 1) // 2).encode())
-        return claims.prefix + _encode(payload + self._sign(payload))
+        fields = [claims.client_id, claims.scope, claims.issued_at, claims.expires_at, claims.user_id, claims.public]
+        plaintext = compact_json(fields).ljust(_PLAINTEXT_BYTES)
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = _MAGIC[claims.prefix] + nonce + self._keystream_xor(nonce, plaintext)
+        return claims.prefix + _encode(sealed + self._tag(claims.prefix.encode() + sealed))
 
     def read(self, token: str) -> TokenClaims | None:
         """The claims of ``token`` if this minter issued it, else ``None`` (never raises)."""
@@ -81,13 +123,16 @@ class TokenMinter:
             return None
         if _encode(raw) != encoded:  # the decoder skips stray characters; a token must be exact
             return None
-        payload, signature = raw[:-_SIG_BYTES], raw[-_SIG_BYTES:]
-        if len(raw) <= _SIG_BYTES or not hmac.compare_digest(signature, self._sign(payload)):
+        sealed, tag = raw[:-_TAG_BYTES], raw[-_TAG_BYTES:]
+        if len(sealed) <= _MAGIC_BYTES + _NONCE_BYTES or not hmac.compare_digest(
+            tag, self._tag(prefix.encode() + sealed)
+        ):
             return None
+        nonce, ciphertext = sealed[_MAGIC_BYTES : _MAGIC_BYTES + _NONCE_BYTES], sealed[_MAGIC_BYTES + _NONCE_BYTES :]
         try:
-            kind, client_id, scope, issued_at, expires_at, user_id, _nonce = json.loads(payload)
+            client_id, scope, issued_at, expires_at, user_id, public = json.loads(
+                self._keystream_xor(nonce, ciphertext)
+            )
         except (ValueError, TypeError):  # pragma: no cover - only this minter's own payloads get here
             return None
-        if kind != prefix:
-            return None
-        return TokenClaims(kind, client_id, scope, issued_at, expires_at, user_id)
+        return TokenClaims(prefix, client_id, scope, issued_at, expires_at, user_id, public)

@@ -82,7 +82,7 @@ def test_a_request_stalled_before_its_body_gets_408(keep_alive: bool, sent: byte
         status, headers, body = answer_of(sock)
     assert (status, body) == (408, TIMEOUT_BODY)
     assert headers["Connection"] == "close"
-    assert headers["Content-Type"] == "application/json"
+    assert headers["Content-Type"] == "application/json;charset=UTF-8"
 
 
 def test_a_request_stalled_in_its_body_gets_408(keep_alive: bool) -> None:
@@ -177,7 +177,7 @@ def test_over_the_connection_limit_answers_503_then_recovers(caplog: pytest.LogC
             assert refused.status_code == 503
             assert refused.content == UNAVAILABLE_BODY
             assert refused.headers["Retry-After"] == "1"
-            assert refused.headers["Content-Type"] == "application/json"
+            assert refused.headers["Content-Type"] == "application/json;charset=UTF-8"
             assert "2 connections are being served, the most allowed; refused 127.0.0.1 with 503" in caplog.text
         finally:
             for sock in held:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, build_parser, main, serve
+from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, _config, build_parser, main, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 APPSTORE = "appstore::apps:readwrite"
@@ -362,3 +362,15 @@ def test_serve_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert kept.sock.recv(1) == b""  # kept connections are closed when the server stops
     kept.close()
     assert capsys.readouterr().out.startswith(f"Serving Login With Amazon mock on {info['url']}\n")
+
+
+def test_setting_flags_reach_the_configuration() -> None:
+    flags = ["serve", "--no-json-body", "--rotate-refresh-tokens", "--enforce-poll-interval", "--expires-in", "9"]
+    config = _config(build_parser().parse_args(flags))
+    assert config.settings == {
+        "expires_in": 9,
+        "json_body": False,
+        "rotate_refresh_tokens": True,
+        "enforce_poll_interval": True,
+    }
+    assert _config(build_parser().parse_args(["serve"])).settings == {}

@@ -8,19 +8,20 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from test_token_contract import INVALID_CLIENT, INVALID_SCOPE, INVALID_TOKEN, missing
+from test_token_contract import INVALID_CLIENT, INVALID_TOKEN, missing
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 
-INVALID_REFRESH = (
-    b'{"error_description":"The request has an invalid grant parameter : refresh_token","error":"invalid_grant"}'
+INVALID_REFRESH = (  # LWA-CONTRACT R4
+    b'{"error_description":"The request has an invalid grant parameter : refresh_token.'
+    b' User may have revoked or didn\'t grant the permission.","error":"invalid_grant"}'
 )
 INVALID_CODE = b'{"error_description":"The request has an invalid grant parameter : code","error":"invalid_grant"}'
 UNAUTHORIZED = b'{"error_description":"Not authorized for requested operation","error":"unauthorized_client"}'
 PENDING = b'{"error_description":"The user has not yet approved the code pair","error":"authorization_pending"}'
 SLOW_DOWN = b'{"error_description":"The client is polling faster than the interval allows","error":"slow_down"}'
 INVALID_PAIR = b'{"error_description":"The code pair is unknown or has expired","error":"invalid_code_pair"}'
-DENIED = b'{"error_description":"The user denied the request","error":"access_denied"}'
+DENIED = b'{"error_description":"Access not permitted.","error":"access_denied"}'  # R22
 REDIRECT = "https://app.example.com/callback"
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
@@ -46,7 +47,7 @@ def assert_user_tokens(r: requests.Response) -> dict[str, Any]:
     assert re.fullmatch(r"Atza\|[A-Za-z0-9_-]{345,}", body["access_token"])
     assert body["refresh_token"].startswith("Atzr|")
     assert (body["token_type"], body["expires_in"]) == ("bearer", 3600)
-    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Cache-Control"] == "no-cache, no-store, must-revalidate"
     return body
 
 
@@ -136,7 +137,8 @@ def test_invalid_grant_in_modern_style(lwa_server: LwaServer, app: Client) -> No
     assert list(body) == ["error_index", "error_description", "error", "request_id"]
     assert (body["error"], body["error_description"]) == (
         "invalid_grant",
-        "The request has an invalid grant parameter : refresh_token",
+        "The request has an invalid grant parameter : refresh_token."
+        " User may have revoked or didn't grant the permission.",
     )
 
 
@@ -327,7 +329,7 @@ def test_user_denies_consent(lwa_server: LwaServer, app: Client) -> None:
     r = authorize(lwa_server, client_id=app.client_id, scope="profile", response_type="code", state="s")
     assert redirect_params(r) == {
         "error": "access_denied",
-        "error_description": "The user denied the request",
+        "error_description": "Access not permitted.",
         "state": "s",
     }
 
@@ -413,7 +415,7 @@ def test_device_flow(lwa_server: LwaServer, app: Client) -> None:
     assert re.fullmatch(r"[A-Z0-9]{6}", pair["user_code"])
 
     assert poll(lwa_server, app, pair).content == PENDING
-    assert poll(lwa_server, app, pair).content == SLOW_DOWN  # no time passed
+    assert poll(lwa_server, app, pair).content == PENDING  # however often it polls (R8)
     lwa_server.clock.advance(30)
     assert poll(lwa_server, app, pair).content == PENDING
     lwa_server.approve_device(pair["user_code"])
@@ -423,6 +425,20 @@ def test_device_flow(lwa_server: LwaServer, app: Client) -> None:
     assert info.json()["user_id"] == lwa_server.default_user.user_id
     lwa_server.clock.advance(30)
     assert poll(lwa_server, app, pair).content == INVALID_PAIR  # used
+
+
+def test_poll_interval_enforced_on_request(lwa_server: LwaServer, app: Client) -> None:
+    lwa_server.configure(enforce_poll_interval=True)
+    pair = codepair(lwa_server, app).json()
+    assert poll(lwa_server, app, pair).content == PENDING
+    assert poll(lwa_server, app, pair).content == SLOW_DOWN  # no time passed
+    lwa_server.clock.advance(29)
+    assert poll(lwa_server, app, pair).content == SLOW_DOWN  # 29 s after the last poll
+    lwa_server.clock.advance(30)
+    assert poll(lwa_server, app, pair).content == PENDING
+    lwa_server.approve_device(pair["user_code"])
+    lwa_server.clock.advance(30)
+    assert_user_tokens(poll(lwa_server, app, pair))
 
 
 def test_device_pair_expires(lwa_server: LwaServer, app: Client) -> None:
@@ -453,8 +469,18 @@ def test_device_pair_of_another_client_or_wrong_user_code(lwa_server: LwaServer,
     [
         pytest.param({"response_type": "code"}, 400, None, id="response-type"),
         pytest.param({"scope": ""}, 400, missing("scope"), id="no-scope"),
-        pytest.param({"scope": "appstore::apps:readwrite nonsense"}, 400, INVALID_SCOPE, id="bad-scope"),
-        pytest.param({"client_id": "amzn1.application-oa2-client.nobody"}, 401, INVALID_CLIENT, id="unknown-client"),
+        pytest.param(
+            {"scope": "profile nonsense"},
+            400,
+            b'{"error_description":"Client does not have permission to use scope : nonsense","error":"invalid_scope"}',
+            id="bad-scope",  # R11
+        ),
+        pytest.param(
+            {"client_id": "amzn1.application-oa2-client.nobody"},
+            400,
+            b'{"error_description":"The request has an invalid parameter : client_id","error":"InvalidValue"}',
+            id="unknown-client",  # R10
+        ),
     ],
 )
 def test_codepair_errors(

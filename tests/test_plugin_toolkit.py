@@ -19,7 +19,7 @@ def test_marker_settings_and_clients(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         TOKEN_HELPER
         + """
-@pytest.mark.lwa(expires_in=60, body_style="modern", json_body=False,
+@pytest.mark.lwa(expires_in=60, body_style="modern", json_body=False, enforce_poll_interval=True,
                  clients=[{"client_id": "ci-client", "client_secret": "ci-secret",
                            "scopes": ["appstore::apps:readwrite"]}])
 def test_marked(lwa_server):
@@ -28,10 +28,12 @@ def test_marked(lwa_server):
     assert token(lwa_server, client).json()["expires_in"] == 60
     assert list(token(lwa_server, client, client_secret="x").json())[0] == "error_index"
     assert requests.post(lwa_server.token_url, json={}).json()["error"] == "invalid_request"
+    assert lwa_server.settings.enforce_poll_interval
 
 def test_unmarked_is_back_to_defaults(lwa_server):
     assert lwa_server.clients == []
     assert lwa_server.settings.expires_in == 3600
+    assert not lwa_server.settings.enforce_poll_interval
 """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)

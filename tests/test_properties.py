@@ -109,8 +109,8 @@ def test_every_answer_is_documented(server: tuple[LwaServer, Client], data: st.D
     finally:
         connection.close()
     event(f"{response.status}")
-    assert response.getheader("Content-Type") == "application/json"
-    assert response.getheader("Cache-Control") == "no-store"
+    assert response.getheader("Content-Type") == "application/json;charset=UTF-8"
+    assert response.getheader("Cache-Control") == "no-cache, no-store, must-revalidate"
     if method == "HEAD":
         assert raw == b""
         return

@@ -31,7 +31,7 @@ def test_live_token(lwa_server: LwaServer, client: Client, token_request: TokenR
     }
     assert list(r.json()) == ["aud", "iss", "exp", "app_id", "iat"]
     assert client.app_id.startswith("amzn1.application.")
-    assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
 
 
 def test_exp_is_seconds_remaining_on_the_server_clock(lwa_server: LwaServer, token_request: TokenRequest) -> None:
