@@ -2,7 +2,8 @@
 
 Covered: code that uses ``requests`` (any ``HTTPAdapter``, so ``requests.post`` and sessions) and
 ``httpx`` (``Client`` and ``AsyncClient`` with their default transports). Only requests for the LWA
-hosts (``api.amazon.com``, ``api.amazon.co.uk``, ``api.amazon.co.jp``) and paths (``/auth/o2/…`` in any
+hosts (``api.amazon.com``, ``.co.uk``, ``.co.jp``, ``.de``, and the Amazon Pay sandbox hosts
+``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: LWA-CONTRACT R13) and paths (``/auth/o2/…`` in any
 case, ``/user/profile``) are redirected; every other request is left alone. Not covered: ``urllib``,
 ``http.client``, ``aiohttp``, and clients with a transport of their own.
 """
@@ -16,7 +17,17 @@ from urllib.parse import urlsplit
 
 __all__ = ["AMAZON_HOSTS", "patch_amazon_hosts", "redirected"]
 
-AMAZON_HOSTS: Final = frozenset({"api.amazon.com", "api.amazon.co.uk", "api.amazon.co.jp"})
+AMAZON_HOSTS: Final = frozenset(
+    {
+        "api.amazon.com",
+        "api.amazon.co.uk",
+        "api.amazon.co.jp",
+        "api.amazon.de",
+        "api.sandbox.amazon.com",
+        "api.sandbox.amazon.co.uk",
+        "api.sandbox.amazon.de",
+    }
+)
 
 SetAttr = Callable[[Any, str, Any], None]
 

@@ -73,6 +73,11 @@ def test_garbage_instead_of_a_handshake_is_dropped_quietly(lwa_https_server: Lwa
         "https://api.amazon.com/auth/o2/token",
         "https://api.amazon.co.uk/auth/O2/token",
         "https://api.amazon.co.jp/auth/o2/tokeninfo?access_token=x",
+        # the Amazon Pay SDKs' hosts (LWA-CONTRACT R13)
+        "https://api.amazon.de/auth/o2/tokeninfo?access_token=x",
+        "https://api.sandbox.amazon.com/auth/o2/tokeninfo?access_token=x",
+        "https://api.sandbox.amazon.co.uk/auth/o2/token",
+        "https://api.sandbox.amazon.de/auth/o2/token",
     ],
 )
 def test_requests_to_amazon_reach_the_mock(lwa_amazon_hosts: LwaServer, url: str) -> None:
