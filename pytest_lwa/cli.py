@@ -115,6 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--ready-file", metavar="PATH", help="write JSON with the URL and clients once serving")
     serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on /_lwa/")
+    probe = commands.add_parser(
+        "probe",
+        help="compare an LWA endpoint's answers with the mock's",
+        description="Send a fixed set of requests to URL (e.g. https://api.amazon.com) and to the mock, and show"
+        " where the answers differ. Without credentials only requests that need none are sent. Exit status 0:"
+        " no difference; 1: some; 2: the probe could not run.",
+    )
+    probe.add_argument("url", metavar="URL", help="base URL of the LWA endpoint, e.g. https://api.amazon.com")
+    probe.add_argument("--client-id", metavar="ID", help="a real client, for the rows that need one")
+    probe.add_argument("--client-secret", metavar="SECRET", help="its secret")
+    probe.add_argument("--refresh-token", metavar="TOKEN", help="a real refresh token of that client (Atzr|…)")
+    probe.add_argument("--scope", help="a client-credentials scope the client has (default appstore::apps:readwrite)")
+    probe.add_argument("--body-style", choices=BODY_STYLES, help="the mock's error body style (default classic)")
+    probe.add_argument("--record", metavar="FILE", help="write URL's answers (secrets and tokens left out) to FILE")
+    probe.add_argument("--cacert", metavar="PEM", help="trust this CA bundle for an https URL")
+    probe.add_argument("--insecure", action="store_true", help="do not verify an https URL's certificate")
+    probe.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS", help="per request (default 10)")
     return parser
 
 
@@ -125,10 +142,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit:  # argparse has printed the usage and the problem
         return exit.code if isinstance(exit.code, int) else 2
     try:
-        return serve(args)
+        return probe(args) if args.command == "probe" else serve(args)
     except ConfigError as error:
         print(f"pytest-lwa: error: {error}", file=sys.stderr)
         return 2
+
+
+def probe(args: argparse.Namespace) -> int:
+    """``pytest-lwa probe``; returns the exit status."""
+    from . import probe
+
+    settings = {"body_style": args.body_style} if args.body_style else {}
+    try:
+        return probe.run(
+            args.url,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            refresh_token=args.refresh_token,
+            scope=args.scope,
+            settings=settings,
+            record=args.record,
+            cafile=args.cacert,
+            insecure=args.insecure,
+            timeout=args.timeout,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    except OSError as error:  # no answer, a bad certificate, an unwritable --record file
+        reason = getattr(error, "reason", None) or error.strerror or error
+        raise ConfigError(f"probe of {args.url} failed: {reason}") from None
 
 
 def _config(args: argparse.Namespace) -> Config:
