@@ -22,6 +22,8 @@ TIMEOUT_BODY = b'{"error_description":"The request was not received in time","er
 UNAVAILABLE_BODY = (
     b'{"error_description":"The authorization server is temporarily unavailable","error":"temporarily_unavailable"}'
 )
+#: connections held stalled at once in the test of many
+STALLED = 300
 HEAD_ONLY = b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
 
 
@@ -145,16 +147,19 @@ def get_token_tls(server: LwaServer) -> requests.Response:
 @pytest.mark.usefixtures("quick_workers")
 def test_hundreds_of_stalled_clients_hold_no_one_up_and_are_all_released(keep_alive: bool) -> None:
     idle_threads = threading.active_count()
-    with LwaServer(keep_alive=keep_alive, request_timeout=1.5) as server, contextlib.ExitStack() as stack:
-        stalled = [stack.enter_context(socket.create_connection(("127.0.0.1", server.port))) for _ in range(200)]
+    with (
+        LwaServer(keep_alive=keep_alive, request_timeout=3, max_connections=STALLED + 10) as server,
+        contextlib.ExitStack() as stack,
+    ):
+        stalled = [stack.enter_context(socket.create_connection(("127.0.0.1", server.port))) for _ in range(STALLED)]
         for sock in stalled:
             sock.sendall(b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Ty")
         assert server._server is not None
         workers = server._server.workers
-        wait_until(lambda: workers.busy >= 200, "serving the 200 stalled connections")
+        wait_until(lambda: workers.busy >= STALLED, f"serving the {STALLED} stalled connections")
         answered = get_token(server)
         assert answered.status_code == 200
-        assert workers.busy >= 200, "the stalled connections were released before the good one was answered"
+        assert workers.busy >= STALLED, "the stalled connections were released before the good one was answered"
         for sock in stalled:
             status, _, body = answer_of(sock)
             assert (status, body) == (408, TIMEOUT_BODY)
