@@ -27,8 +27,10 @@ __all__ = ["PREFIX", "AdminApp"]
 
 PREFIX: Final = "/_lwa/"
 MAX_ADMIN_BODY: Final = 1024 * 1024
-#: POST routes that create something, answered 201
+#: POST routes that create something, answered 201 (every other answer of the admin API is 200)
 CREATES: Final = frozenset({"clients", "users", "refresh-tokens", "authorization-codes", "faults"})
+#: answered without the admin token, and when the admin API is off: it says only that the server is up
+OPEN_ROUTES: Final = frozenset({("GET", "health")})
 
 
 class AdminError(Exception):
@@ -110,16 +112,22 @@ class AdminApp:
             response = self._handle(Request(environ), path[len(PREFIX) :].strip("/"))
         except AdminError as error:
             response = _json({"error": error.error, "message": error.message}, error.status)
-        except (KeyError, TypeError, ValueError) as error:
-            message = f"missing field {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
-            if isinstance(error, KeyError) and str(error.args[0]).startswith("no "):
-                message = str(error.args[0])
-            response = _json({"error": "bad_request", "message": message}, 400)
+        except KeyError as error:
+            found = str(error.args[0])
+            if found.startswith("no "):  # an unknown client, user or code pair; the Python hint after ";" goes
+                response = _json({"error": "not_found", "message": found.split(";")[0]}, 404)
+            else:
+                response = _json({"error": "bad_request", "message": f"missing field {found!r}"}, 400)
+        except (TypeError, ValueError) as error:
+            response = _json({"error": "bad_request", "message": str(error)}, 400)
         access_log.info("%s %s -> %d (admin)", environ.get("REQUEST_METHOD"), path, response.status_code)
         return response(environ, start_response)
 
     def _handle(self, request: Request, route: str) -> Response:
-        self._authorize(request)
+        if (request.method, route) not in OPEN_ROUTES:
+            self._authorize(request)
+        if route == "" and request.method == "GET":
+            return _json({"endpoints": self.endpoints()})
         if route.startswith("clients/") and request.method == "DELETE":
             self.server.remove_client(route[len("clients/") :])
             return _json({"status": "ok"})
@@ -132,7 +140,13 @@ class AdminApp:
                 return response
             raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; see the README's admin API table")
         result = handler(self._body(request))
-        return _json({"status": "ok"} if result is None else result, 201 if route in CREATES else 200)
+        created = request.method == "POST" and route in CREATES
+        return _json({"status": "ok"} if result is None else result, 201 if created else 200)
+
+    def endpoints(self) -> list[str]:
+        """Every admin endpoint, as ``METHOD /_lwa/path``."""
+        listed = [f"{method} {PREFIX}{route}" for method, route in self.routes]
+        return [f"GET {PREFIX}", *listed, f"DELETE {PREFIX}clients/<client_id>"]
 
     def _authorize(self, request: Request) -> None:
         if not self.enabled:

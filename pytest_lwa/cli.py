@@ -199,7 +199,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _banner(out: TextIO, url: str, clients: list[Any], issued: list[dict[str, Any]], bundle: Path | None) -> None:
+def _banner(
+    out: TextIO, url: str, clients: list[Any], issued: list[dict[str, Any]], bundle: Path | None, admin: str
+) -> None:
     print(f"Serving Login With Amazon mock on {url}", file=out)
     for client in clients:
         print(f"client_id:     {client.client_id}", file=out)
@@ -218,7 +220,7 @@ def _banner(out: TextIO, url: str, clients: list[Any], issued: list[dict[str, An
         trust = f"--cacert {bundle} " if bundle is not None else ""
         header = "Content-Type: application/x-www-form-urlencoded"
         print(f"Try: curl {trust}-X POST -H '{header}' -d '{form}' {url}/auth/o2/token", file=out)
-    print(f"Admin API: {url}/_lwa/ (health, reset, clients, clock, faults, requests, ...)", file=out)
+    print(f"Admin API: {admin}", file=out)
     out.flush()
 
 
@@ -258,13 +260,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             issued[:] = config.apply(server)
 
         setup()
-        server.wsgi_app = AdminApp(
-            server.app,
-            server,
-            token=args.admin_token,
-            enabled=args.admin_token is not None or _is_loopback(args.host),
-            on_reset=setup,
-        )
+        admin_enabled = args.admin_token is not None or _is_loopback(args.host)
+        server.wsgi_app = AdminApp(server.app, server, token=args.admin_token, enabled=admin_enabled, on_reset=setup)
         logger = logging.getLogger("pytest_lwa")
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -279,7 +276,13 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             )
             return 1
         clients = server.clients
-        _banner(sys.stdout, server.url, clients, issued, bundle)
+        if not admin_enabled:
+            admin = f"off: the server listens beyond loopback without --admin-token ({server.url}/_lwa/health answers)"
+        elif args.admin_token is not None:
+            admin = f"{server.url}/_lwa/ (send 'Authorization: Bearer <the --admin-token>'; GET it for the endpoints)"
+        else:
+            admin = f"{server.url}/_lwa/ (GET it for the endpoints)"
+        _banner(sys.stdout, server.url, clients, issued, bundle, admin)
         if args.ready_file:
             _write_ready_file(
                 args.ready_file,

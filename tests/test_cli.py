@@ -85,7 +85,7 @@ def test_demo_server_banner_curl_and_sigterm(served: Serve) -> None:
         " alexa:skill_messaging alexa::proactive_events alexa::datastore creatorsapi::default",
     ]
     assert banner[4].startswith("Try: curl -X POST ")
-    assert banner[5] == f"Admin API: {url}/_lwa/ (health, reset, clients, clock, faults, requests, ...)"
+    assert banner[5] == f"Admin API: {url}/_lwa/ (GET it for the endpoints)"
     if shutil.which("curl") is not None:  # the banner's curl line, run as printed
         command = shlex.split(banner[4][len("Try: ") :])
         curl = subprocess.run([command[0], "-s", *command[1:]], capture_output=True, text=True, check=True)
@@ -189,7 +189,7 @@ def test_admin_api(served: Serve) -> None:
 
 
 NO_ENDPOINT = "no admin endpoint /_lwa/nope; see the README's admin API table"
-NO_CLIENT = "no client with client_id 'ghost' is registered; add_client() registers one"
+NO_CLIENT = "no client with client_id 'ghost' is registered"
 BAD_KIND = "unknown fault kind 'meteor'; kinds are: error, throttle, raw, delay, drop"
 BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set() to move the clock back"
 
@@ -203,7 +203,8 @@ BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set()
         ("POST", "clients", '{"scopes": "x"}', 400,
          {"error": "bad_request", "message": "scopes must be a list of strings, e.g. ['x'], not a single string"}),
         ("POST", "refresh-tokens", "{}", 400, {"error": "bad_request", "message": "missing field 'client_id'"}),
-        ("POST", "refresh-tokens", '{"client_id": "ghost"}', 400, {"error": "bad_request", "message": NO_CLIENT}),
+        ("POST", "refresh-tokens", '{"client_id": "ghost"}', 404, {"error": "not_found", "message": NO_CLIENT}),
+        ("DELETE", "clients/ghost", None, 404, {"error": "not_found", "message": NO_CLIENT}),
         ("POST", "faults", '{"kind": "meteor"}', 400, {"error": "bad_request", "message": BAD_KIND}),
         ("POST", "clock/advance", '{"seconds": -5}', 400, {"error": "bad_request", "message": BACKWARDS}),
     ],
@@ -217,17 +218,21 @@ def test_admin_errors(served: Serve, method: str, path: str, body: str | None, s
 def test_admin_beyond_loopback_needs_a_token(served: Serve) -> None:
     _, ready = served("--host", "0.0.0.0", "--log-level", "error")
     local = f"http://127.0.0.1:{ready['port']}"
-    r = requests.get(local + "/_lwa/health", timeout=5)
+    r = requests.get(local + "/_lwa/clients", timeout=5)
     assert (r.status_code, r.json()["error"]) == (403, "admin_disabled")
+    assert requests.get(local + "/_lwa/health", timeout=5).json()["status"] == "ok"  # a container's health check
     assert grantless(local).status_code == 200  # the LWA endpoints still work
 
     _, ready = served("--host", "0.0.0.0", "--admin-token", "s3cret", "--log-level", "error")
     local = f"http://127.0.0.1:{ready['port']}"
-    assert requests.get(local + "/_lwa/health", timeout=5).status_code == 401
-    assert requests.get(local + "/_lwa/health", headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+    assert requests.get(local + "/_lwa/clients", timeout=5).status_code == 401
     assert (
-        requests.get(local + "/_lwa/health", headers={"Authorization": "Bearer s3cret"}, timeout=5).status_code == 200
+        requests.get(local + "/_lwa/clients", headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
     )
+    assert (
+        requests.get(local + "/_lwa/clients", headers={"Authorization": "Bearer s3cret"}, timeout=5).status_code == 200
+    )
+    assert requests.get(local + "/_lwa/health", timeout=5).status_code == 200
 
 
 def test_tls(served: Serve) -> None:

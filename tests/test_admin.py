@@ -1,0 +1,96 @@
+"""The admin API's statuses and listings, in-process (tests/test_cli.py runs it behind a real serve)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.test import Client as WsgiClient
+
+from pytest_lwa import LwaServer
+from pytest_lwa.admin import AdminApp
+
+APPSTORE = "appstore::apps:readwrite"
+
+
+@pytest.fixture
+def server() -> Iterator[LwaServer]:
+    with LwaServer() as server:
+        yield server
+
+
+def admin_client(server: LwaServer, *, token: str | None = None, enabled: bool = True) -> WsgiClient:
+    return WsgiClient(AdminApp(server.app, server, token=token, enabled=enabled, on_reset=server.reset))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "health", None, 200),
+        ("GET", "clients", None, 200),
+        ("POST", "clients", {"client_id": "made", "scopes": [APPSTORE]}, 201),
+        ("GET", "users", None, 200),
+        ("POST", "users", {"user_id": "amzn1.account.NEW"}, 201),
+        ("POST", "refresh-tokens", {"client_id": "ci"}, 201),
+        ("POST", "authorization-codes", {"client_id": "ci"}, 201),
+        ("GET", "settings", None, 200),
+        ("POST", "settings", {"expires_in": 60}, 200),
+        ("GET", "faults", None, 200),
+        ("POST", "faults", {"error": "server_error"}, 201),
+        ("DELETE", "faults", None, 200),
+        ("GET", "requests", None, 200),
+        ("DELETE", "requests", None, 200),
+        ("GET", "clock", None, 200),
+        ("POST", "clock/advance", {"seconds": 5}, 200),
+        ("POST", "reset", None, 200),
+        ("DELETE", "clients/ci", None, 200),
+    ],
+)
+def test_201_only_for_what_a_post_creates(
+    server: LwaServer, method: str, path: str, body: dict[str, object] | None, status: int
+) -> None:
+    server.add_client("ci", "ci-secret")
+    r = admin_client(server).open("/_lwa/" + path, method=method, json=body)
+    assert r.status_code == status, r.get_data(as_text=True)
+    assert r.headers["Content-Type"] == "application/json"
+
+
+def test_the_root_lists_every_endpoint(server: LwaServer) -> None:
+    r = admin_client(server).get("/_lwa/")
+    assert r.status_code == 200
+    endpoints = r.get_json()["endpoints"]
+    assert endpoints[0] == "GET /_lwa/"
+    for expected in ("GET /_lwa/health", "POST /_lwa/clients", "DELETE /_lwa/clients/<client_id>", "POST /_lwa/reset"):
+        assert expected in endpoints
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("clients/ghost", "no client with client_id 'ghost' is registered"),
+    ],
+)
+def test_unknown_things_are_404_without_python_hints(server: LwaServer, path: str, message: str) -> None:
+    r = admin_client(server).delete("/_lwa/" + path)
+    assert (r.status_code, r.get_json()) == (404, {"error": "not_found", "message": message})
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("devices/approve", {"user_code": "NOPE12"}, "no live code pair with user_code 'NOPE12'"),
+        ("refresh-tokens", {"client_id": "ci", "user_id": "amzn1.account.GHOST"},
+         "no user with user_id 'amzn1.account.GHOST' is registered"),
+    ],
+)  # fmt: skip
+def test_unknown_users_and_devices_are_404(server: LwaServer, path: str, body: dict[str, str], message: str) -> None:
+    server.add_client("ci", "ci-secret")
+    r = admin_client(server).post("/_lwa/" + path, json=body)
+    assert (r.status_code, r.get_json()) == (404, {"error": "not_found", "message": message})
+
+
+def test_health_answers_without_the_token_and_when_the_api_is_off(server: LwaServer) -> None:
+    for client in (admin_client(server, token="s3cret"), admin_client(server, enabled=False)):
+        assert client.get("/_lwa/health").get_json() == {"status": "ok", "url": server.url}
+        assert client.get("/_lwa/clients").status_code in (401, 403)
+        assert client.get("/_lwa/").status_code in (401, 403)
