@@ -237,6 +237,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     from .server import LwaServer
 
     config = _config(args)
+    if args.ready_file and not Path(args.ready_file).resolve().parent.is_dir():
+        raise ConfigError(f"--ready-file {args.ready_file}: the folder {Path(args.ready_file).parent} does not exist")
     handler: logging.Handler | None = None
     try:
         try:
@@ -284,21 +286,26 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             admin = f"{server.url}/_lwa/ (GET it for the endpoints)"
         _banner(sys.stdout, server.url, clients, issued, bundle, admin)
         if args.ready_file:
-            _write_ready_file(
-                args.ready_file,
-                {
-                    "url": server.url,
-                    "port": server.port,
-                    "token_url": server.token_url,
-                    "admin_url": server.url + "/_lwa/",
-                    "ca_bundle": str(bundle) if bundle else None,
-                    "clients": [
-                        {"client_id": c.client_id, "client_secret": c.client_secret, "scopes": list(c.scopes)}
-                        for c in clients
-                    ],
-                    "refresh_tokens": issued,
-                },
-            )
+            ready = {
+                "url": server.url,
+                "port": server.port,
+                "token_url": server.token_url,
+                "admin_url": server.url + "/_lwa/",
+                "ca_bundle": str(bundle) if bundle else None,
+                "clients": [
+                    {"client_id": c.client_id, "client_secret": c.client_secret, "scopes": list(c.scopes)}
+                    for c in clients
+                ],
+                "refresh_tokens": issued,
+            }
+            try:
+                _write_ready_file(args.ready_file, ready)
+            except OSError as error:  # the folder went away, or is not writable
+                server.stop()
+                print(
+                    f"pytest-lwa: error: cannot write --ready-file {args.ready_file}: {error.strerror}", file=sys.stderr
+                )
+                return 2
         stopping = stop or threading.Event()
         previous = {}
         if stop is None:

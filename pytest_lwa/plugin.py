@@ -24,12 +24,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lwa", "Login With Amazon mock (pytest-lwa)")
     group.addoption("--lwa-expires-in", type=int, metavar="SECONDS", help="access-token lifetime (default 3600)")
     group.addoption("--lwa-body-style", choices=("classic", "modern"), help="error body style (default classic)")
-    group.addoption(
-        "--lwa-json-body", choices=("yes", "no"), help="accept application/json token requests (default yes)"
-    )
+    group.addoption("--lwa-json-body", metavar="yes|no", help="accept application/json token requests (default yes)")
     parser.addini("lwa_expires_in", "pytest-lwa: access-token lifetime in seconds (default 3600)")
     parser.addini("lwa_body_style", "pytest-lwa: error body style, classic or modern (default classic)")
-    parser.addini("lwa_json_body", "pytest-lwa: accept application/json token requests, true or false (default true)")
+    parser.addini("lwa_json_body", "pytest-lwa: accept application/json token requests, yes or no (default yes)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
         " teardown_checks=True):"
         " settings and pre-registered clients of this test's lwa_server",
     )
+    _configured(config)  # a bad ini value or option stops the run here, once, as a usage error
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -46,7 +45,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    if report.when is not None:  # always set; pytest 7.4's types allow None
+        item.stash.setdefault(_REPORTS, {})[report.when] = report
     return report
 
 
@@ -57,26 +57,42 @@ def _configured(config: pytest.Config) -> dict[str, Any]:
     return config.stash[_SETTINGS]
 
 
+def _flag(value: str, where: str) -> bool:
+    """yes/no, true/false, on/off or 1/0, in any case."""
+    word = value.strip().lower()
+    if word in ("yes", "true", "on", "1"):
+        return True
+    if word in ("no", "false", "off", "0"):
+        return False
+    raise pytest.UsageError(f"pytest-lwa: {where} must be yes or no (or true or false), got {value!r}")
+
+
 def _read_configured(config: pytest.Config) -> dict[str, Any]:
+    """The settings the ini file and the command line give, checked: a bad one stops the run at once."""
     settings: dict[str, Any] = {}
-    expires_in = config.getini("lwa_expires_in")
+    expires_in = str(config.getini("lwa_expires_in")).strip()
     if expires_in:
-        try:
-            settings["expires_in"] = int(expires_in)
-        except ValueError:
-            raise pytest.UsageError(f"ini option lwa_expires_in must be a whole number, got {expires_in!r}") from None
+        if not expires_in.isdigit():
+            raise pytest.UsageError(
+                f"pytest-lwa: ini option lwa_expires_in must be a whole number of seconds, got {expires_in!r}"
+            )
+        settings["expires_in"] = int(expires_in)
     if config.getini("lwa_body_style"):
-        settings["body_style"] = config.getini("lwa_body_style")
-    json_body = str(config.getini("lwa_json_body")).strip().lower()
-    if json_body:
-        if json_body not in ("true", "false"):
-            raise pytest.UsageError(f"ini option lwa_json_body must be true or false, got {json_body!r}")
-        settings["json_body"] = json_body == "true"
+        settings["body_style"] = str(config.getini("lwa_body_style")).strip()
+    if str(config.getini("lwa_json_body")).strip():
+        settings["json_body"] = _flag(str(config.getini("lwa_json_body")), "ini option lwa_json_body")
     for option, name in (("lwa_expires_in", "expires_in"), ("lwa_body_style", "body_style")):
         if config.getoption(option) is not None:
             settings[name] = config.getoption(option)
     if config.getoption("lwa_json_body") is not None:
-        settings["json_body"] = config.getoption("lwa_json_body") == "yes"
+        settings["json_body"] = _flag(config.getoption("lwa_json_body"), "--lwa-json-body")
+    if settings:
+        from .authority import Settings
+
+        try:
+            Settings(**settings)
+        except ValueError as error:
+            raise pytest.UsageError(f"pytest-lwa: {error} (from the ini file or the command line)") from None
     return settings
 
 
@@ -123,8 +139,12 @@ def lwa_https_session_server(lwa_https_server_listen_address: tuple[str, int]) -
     host, port = lwa_https_server_listen_address
     try:
         server = LwaServer(host, port, tls=True)
-    except RuntimeError as error:
-        pytest.fail(f"lwa_https_server: {error}", pytrace=False)
+    except RuntimeError as error:  # no trustme; failed outside this block, so the report says it once
+        missing = str(error)
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(f"lwa_https_server: {missing}", pytrace=False)
     with server:
         yield server
 

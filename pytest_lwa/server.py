@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, connection_dropped_errors
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ from .tls import make_certificates
 __all__ = ["LwaServer"]
 
 logger = logging.getLogger("pytest_lwa")
+#: what a read or write raises when the client has gone (werkzeug 3.0.4 and later name it too)
+connection_dropped_errors: Final = (ConnectionError, TimeoutError, ssl.SSLEOFError)
 #: seconds a client has to send a whole request (request line, headers and body) once its first byte has
 #: arrived, and to complete a TLS handshake; a late one gets a JSON 408 and its connection is closed
 REQUEST_TIMEOUT: Final = 10.0

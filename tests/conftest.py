@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +12,24 @@ import requests
 from pytest_lwa import Client, LwaServer
 
 pytest_plugins = ["pytester"]
+
+_STARTED = time.time()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite leaves nothing of pytest-lwa's in the temporary directory (TLS folders, ready files…).
+
+    Checked once, when the whole run ends (by the xdist controller, after every worker has stopped).
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    left = sorted(
+        str(path) for path in Path(tempfile.gettempdir()).glob("pytest-lwa*") if path.stat().st_mtime >= _STARTED - 1
+    )
+    if left:
+        print(f"\nthe test run left {len(left)} pytest-lwa entries in the temporary directory: {', '.join(left)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 APPSTORE = "appstore::apps:readwrite"
 REPORTING = "adx_reporting::appstore:marketer"

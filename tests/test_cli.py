@@ -54,10 +54,14 @@ def served(tmp_path: Path) -> Iterator[Serve]:
         return proc, wait_for(ready, proc)
 
     yield start
-    for proc in procs:
+    for proc in procs:  # stopped as a CI job stops a service, so that it cleans up (its TLS folder)
         if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
             proc.kill()
-        proc.communicate()
+            proc.communicate()
 
 
 def grantless(
@@ -379,3 +383,23 @@ def test_setting_flags_reach_the_configuration() -> None:
         "enforce_poll_interval": True,
     }
     assert _config(build_parser().parse_args(["serve"])).settings == {}
+
+
+def test_ready_file_in_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "missing" / "ready.json"
+    assert main(["serve", "--port", "0", "--ready-file", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pytest-lwa: error: --ready-file {target}: the folder {target.parent} does not exist\n"
+
+
+def test_ready_file_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(path: str, payload: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("pytest_lwa.cli._write_ready_file", refuse)
+    target = tmp_path / "ready.json"
+    assert main(["serve", "--port", "0", "--ready-file", str(target), "--log-level", "error"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pytest-lwa: error: cannot write --ready-file {target}: Permission denied\n"

@@ -85,12 +85,36 @@ def test_ini_and_command_line_options(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*assert True is False*"])
 
 
-def test_bad_ini_value_is_a_clear_error(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nlwa_expires_in = soon\n")
-    pytester.makepyfile("def test_x(lwa_server):\n    pass\n")
-    result = pytester.runpytest()
-    result.stdout.fnmatch_lines(["*ini option lwa_expires_in must be a whole number, got 'soon'*"])
-    assert result.ret != 0
+@pytest.mark.parametrize(
+    ("ini", "options", "message"),
+    [
+        ("lwa_expires_in = soon", [], "ini option lwa_expires_in must be a whole number of seconds, got 'soon'"),
+        ("lwa_expires_in = 1h", [], "ini option lwa_expires_in must be a whole number of seconds, got '1h'"),
+        ("lwa_expires_in = 0", [], "expires_in must be a whole number of seconds >= 1, got 0"),
+        ("", ["--lwa-expires-in", "0"], "expires_in must be a whole number of seconds >= 1, got 0"),
+        ("lwa_body_style = fancy", [], "body_style must be one of classic, modern, got 'fancy'"),
+        ("lwa_json_body = maybe", [], "ini option lwa_json_body must be yes or no (or true or false), got 'maybe'"),
+        ("", ["--lwa-json-body", "sure"], "--lwa-json-body must be yes or no (or true or false), got 'sure'"),
+    ],
+)
+def test_a_bad_setting_stops_the_run_once(
+    pytester: pytest.Pytester, ini: str, options: list[str], message: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_x(lwa_server):\n    pass\n\ndef test_y(lwa_server):\n    pass\n")
+    result = pytester.runpytest(*options)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().count(message) == 1, result.stderr.str()
+    assert "passed" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(("word", "accepted"), [("yes", True), ("TRUE", True), ("no", False), ("false", False)])
+def test_json_body_takes_yes_no_and_true_false_alike(pytester: pytest.Pytester, word: str, accepted: bool) -> None:
+    pytester.makepyfile(f"def test_x(lwa_server):\n    assert lwa_server.settings.json_body is {accepted}\n")
+    pytester.makeini(f"[pytest]\nlwa_json_body = {word}\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\n")
+    pytester.runpytest("--lwa-json-body", word).assert_outcomes(passed=1)
 
 
 def test_bad_marker_is_a_clear_error(pytester: pytest.Pytester) -> None:
