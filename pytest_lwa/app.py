@@ -75,11 +75,13 @@ BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
 class _Answer:
     """What the app answers: status, body bytes, headers, and (when known) the body as data."""
 
-    __slots__ = ("body", "data", "headers", "status")
+    __slots__ = ("body", "data", "headers", "reason", "status")
     _UNSET: Final = object()
 
     def __init__(self, status: int, body: bytes, headers: list[tuple[str, str]], data: Any = _UNSET) -> None:
         self.status, self.body, self.headers, self.data = status, body, headers, data
+        #: why the mock answered an error, for the request log (never sent)
+        self.reason: str | None = None
 
     def logged(self) -> Any:
         """The body as the request log shows it: JSON as data, anything else as bytes."""
@@ -165,11 +167,16 @@ class LwaApp:
             if self.generation == generation and len(self.errors) < 100:
                 self.errors.append(exc)
             answer = self._error_answer(errors.SERVER_ERROR(), request_id)
+            answer.reason = f"the mock itself failed: {exc!r} (kept in server.app.errors)"
         if seen is None:  # the request could not even be recorded
             seen = {"method": request.method, "path": request.path, "content_type": "", "headers": {}, "params": {},
                     "time": self.authority.clock.now()}  # fmt: skip
         record = RecordedRequest(
-            **seen, status=answer.status, answer=answer.logged(), fault=fault.describe() if fault else None
+            **seen,
+            status=answer.status,
+            answer=answer.logged(),
+            fault=fault.describe() if fault else None,
+            reason=answer.reason,
         )
         if self.generation == generation:  # a request that outlived a reset stays out of the next test's log
             self.log.append(record)
@@ -183,6 +190,7 @@ class LwaApp:
             result = self._dispatch(request)
         except LwaError as error:
             answer = self._error_answer(error, request_id)
+            answer.reason = error.reason
             if isinstance(error, errors.METHOD_NOT_ALLOWED):
                 answer.headers.append(("Allow", self.routes[request.path.lower()][0]))
             return answer
@@ -226,10 +234,11 @@ class LwaApp:
     def _dispatch(self, request: LwaRequest) -> dict[str, Any] | _Answer:
         route = self.routes.get(request.path.lower())
         if route is None:
-            raise errors.NOT_FOUND
+            known = ", ".join(self.routes)
+            raise errors.NOT_FOUND(reason=f"{request.path} is none of the mock's paths ({known})")
         method, handler = route
         if request.method != method:
-            raise errors.METHOD_NOT_ALLOWED
+            raise errors.METHOD_NOT_ALLOWED(reason=f"{request.path} takes {method}, not {request.method}")
         return handler(request)
 
     # --- endpoints ----------------------------------------------------------------------------
@@ -243,7 +252,9 @@ class LwaApp:
     def _tokeninfo(self, request: LwaRequest) -> dict[str, Any]:
         token = self._params(request).get("access_token") or request.headers.get("x-amz-access-token", "").strip()
         if not token:  # the Amazon Pay SDKs send it in the header alone (R12)
-            raise errors.missing_parameter("access_token")
+            raise errors.missing_parameter(
+                "access_token", "no access_token query parameter and no x-amz-access-token header"
+            )
         return self.authority.tokeninfo(token)
 
     def _profile(self, request: LwaRequest) -> dict[str, Any]:
@@ -255,20 +266,24 @@ class LwaApp:
 
     def _authorize(self, request: LwaRequest) -> _Answer:
         try:
-            location = self.authority.authorize(self._params(request))
+            location, reason = self.authority.authorize_answer(self._params(request))
         except LwaError as error:
             summary = BROWSER_PAGES.get(type(error))
             if summary is None or "text/html" not in request.headers.get("Accept", ""):
                 raise  # an API client gets the JSON error
             return _Answer(400, _error_page(summary), [("Content-Type", "text/html;charset=UTF-8"), *JSON_HEADERS[1:]])
-        return _Answer(302, b"", [*self._headers(), ("Location", location)], None)
+        answer = _Answer(302, b"", [*self._headers(), ("Location", location)], None)
+        answer.reason = reason
+        return answer
 
     # --- parsing ------------------------------------------------------------------------------
 
     def _query_token(self, request: LwaRequest) -> str:
         token = self._params(request).get("access_token")
         if not token:
-            raise errors.missing_parameter("access_token")
+            raise errors.missing_parameter(
+                "access_token", "no Authorization: Bearer or x-amz-access-token header and no access_token parameter"
+            )
         return token
 
     def _params(self, request: LwaRequest, lenient: bool = False) -> dict[str, str]:
@@ -296,7 +311,12 @@ class LwaApp:
             return _form_params(_read_body(request), unparseable=errors.UNSUPPORTED_GRANT_TYPE)
         if mimetype == JSON and self.authority.settings.json_body:
             return _json_params(_read_body(request))
-        raise errors.UNSUPPORTED_CONTENT_TYPE
+        takes = FORM + (" or " + JSON if self.authority.settings.json_body else " (json_body is off)")
+        sent = f"Content-Type {request.content_type!r} is not" if request.content_type else "no Content-Type; send"
+        raise errors.UNSUPPORTED_CONTENT_TYPE(reason=f"{sent} {takes}")
+
+
+_TOO_LARGE: Final = f"the body is over {MAX_BODY_BYTES // 1024} KiB"
 
 
 def _error_page(summary: str) -> bytes:
@@ -329,15 +349,17 @@ def _read_body(request: Request) -> bytes:
     try:
         data = request.stream.read()  # at most max_content_length bytes
     except RequestEntityTooLarge:
-        raise errors.REQUEST_TOO_LARGE from None
+        raise errors.REQUEST_TOO_LARGE(reason=_TOO_LARGE) from None
     except BadRequest as error:  # the body ended early (client gone), its chunked encoding is broken, or
         # the server's deadline for the whole request passed while reading it (werkzeug's stream turns
         # the read's TimeoutError into this)
         if isinstance(error.__context__, TimeoutError):
-            raise errors.REQUEST_TIMEOUT from None
-        raise errors.MALFORMED_REQUEST from None
+            raise errors.REQUEST_TIMEOUT(reason="the body did not arrive within the server's request_timeout") from None
+        raise errors.MALFORMED_REQUEST(
+            reason="the body ended before its Content-Length, or its chunked encoding is broken"
+        ) from None
     if len(data) > MAX_BODY_BYTES:
-        raise errors.REQUEST_TOO_LARGE
+        raise errors.REQUEST_TOO_LARGE(reason=_TOO_LARGE)
     return data
 
 
@@ -346,7 +368,9 @@ def _form_params(raw: bytes, unparseable: type[LwaError]) -> dict[str, str]:
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS)
     except ValueError:  # invalid UTF-8 (raw or percent-encoded), or too many fields
-        raise unparseable from None
+        raise unparseable(
+            reason=f"the form is not UTF-8 (raw or percent-encoded), or has over {_MAX_FIELDS} fields"
+        ) from None
     return _unique(pairs)
 
 
@@ -354,7 +378,8 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """The parameters as a dict; a parameter given twice makes the request malformed (RFC 6749 3.2)."""
     params = dict(pairs)
     if len(params) != len(pairs):
-        raise errors.MALFORMED_REQUEST
+        twice = sorted({name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1})
+        raise errors.MALFORMED_REQUEST(reason=f"{', '.join(twice)} given more than once")
     return params
 
 
@@ -363,10 +388,11 @@ def _json_params(raw: bytes) -> dict[str, str]:
     try:
         document = json.loads(raw, object_pairs_hook=_unique)
     except (ValueError, RecursionError):
-        raise errors.UNSUPPORTED_GRANT_TYPE from None
+        raise errors.UNSUPPORTED_GRANT_TYPE(reason="the JSON body cannot be parsed") from None
     if not isinstance(document, dict):
-        raise errors.UNSUPPORTED_GRANT_TYPE
+        raise errors.UNSUPPORTED_GRANT_TYPE(reason="the JSON body is not an object")
     document = {key: value for key, value in document.items() if value is not None}  # null is absent (R14)
-    if not all(isinstance(value, str) for value in document.values()):
-        raise errors.MALFORMED_REQUEST
+    others = [name for name, value in document.items() if not isinstance(value, str)]
+    if others:
+        raise errors.MALFORMED_REQUEST(reason=f"JSON value(s) of {', '.join(others)} not a string (nor null)")
     return document

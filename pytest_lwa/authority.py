@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import hashlib
 import hmac
 import math
@@ -141,6 +142,8 @@ class Client:
     grants: tuple[str, ...] = GRANT_TYPES
     redirect_uris: tuple[str, ...] = ()
     previous_secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: secrets retired with ``retire_secret`` (kept only to say so when one is sent)
+    retired_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def app_id(self) -> str:
@@ -367,7 +370,8 @@ class Authority:
                 hint = " (it is the current secret)" if secret == current.client_secret else ""
                 raise ValueError(f"that secret is not one of the client's previous secrets{hint}")
             kept = tuple(s for s in current.previous_secrets if secret is not None and s != secret)
-            updated = replace(current, previous_secrets=kept)
+            retired = (*current.retired_secrets, *(s for s in current.previous_secrets if s not in kept))
+            updated = replace(current, previous_secrets=kept, retired_secrets=retired)
             self._clients[updated.client_id] = updated
             return updated
 
@@ -512,45 +516,60 @@ class Authority:
         A missing or unknown ``client_id`` or a ``redirect_uri`` not registered for the client raises (the
         app shows an error page instead of redirecting); every other error is sent to the redirect URI.
         """
+        return self.authorize_answer(params)[0]
+
+    def authorize_answer(self, params: Mapping[str, str]) -> tuple[str, str | None]:
+        """:meth:`authorize`'s ``Location``, and why it carries an error when it does (for the request log)."""
         client = self._clients.get(params.get("client_id", ""))
         if client is None:
-            raise errors.UNKNOWN_CLIENT_ID
+            raise errors.UNKNOWN_CLIENT_ID(reason=self._unknown_client(params.get("client_id", "")))
         given = params.get("redirect_uri")
+        registered = _listed(client.redirect_uris, "none")
         if given:
             if given not in client.redirect_uris:
-                raise errors.UNREGISTERED_REDIRECT_URI
+                raise errors.UNREGISTERED_REDIRECT_URI(
+                    reason=f"redirect_uri {given!r} is not registered for client {client.client_id!r} (registered:"
+                    f" {registered}); add_client(redirect_uris=[...]) registers it"
+                )
             target = given
         elif len(client.redirect_uris) == 1:
             target = client.redirect_uris[0]
         else:
-            raise errors.UNREGISTERED_REDIRECT_URI
+            raise errors.UNREGISTERED_REDIRECT_URI(
+                reason=f"no redirect_uri was sent and client {client.client_id!r} does not have exactly one"
+                f" (registered: {registered})"
+            )
         state = {"state": params["state"]} if "state" in params else {}
         try:
             code = self._authorize(client, params, given or None)
         except LwaError as error:
-            return _add_query(target, {"error": error.error, "error_description": error.description, **state})
-        return _add_query(target, {"code": code, "scope": params["scope"], **state})
+            query = {"error": error.error, "error_description": error.description, **state}
+            return _add_query(target, query), error.reason
+        return _add_query(target, {"code": code, "scope": params["scope"], **state}), None
 
     def _authorize(self, client: Client, params: Mapping[str, str], redirect_uri: str | None) -> str:
         if params.get("response_type") != "code":
-            raise errors.UNSUPPORTED_RESPONSE_TYPE
+            raise errors.UNSUPPORTED_RESPONSE_TYPE(
+                reason=f"response_type is {params.get('response_type')!r}; /ap/oa takes 'code'"
+            )
         if not params.get("scope"):
             raise errors.missing_parameter("scope")
         challenge = params.get("code_challenge") or None
         method = params.get("code_challenge_method") or None
         if challenge is None and method is not None:
-            raise errors.missing_parameter("code_challenge")
+            raise errors.missing_parameter("code_challenge", "code_challenge_method was sent without a code_challenge")
         if challenge is not None:
             method = method or "plain"  # RFC 7636 section 4.3
             if method not in ("S256", "plain"):
-                raise errors.MALFORMED_REQUEST
+                raise errors.MALFORMED_REQUEST(reason=f"code_challenge_method {method!r} is not S256 or plain")
         if "authorization_code" not in client.grants:
-            raise errors.UNAUTHORIZED_CLIENT
-        if _refused_scopes(params["scope"], USER_SCOPES, client.scopes):
-            raise errors.UNKNOWN_SCOPE  # R7
+            raise errors.UNAUTHORIZED_CLIENT(reason=_not_granted(client, "authorization_code"))
+        refused = _refused_scopes(params["scope"], USER_SCOPES, client.scopes)
+        if refused:
+            raise errors.UNKNOWN_SCOPE(reason=_scope_reason(refused, client, user_scopes=True))  # R7
         user, granted = self._consent
         if not granted:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED(reason=f"the user {user.user_id} cancelled: set_consent(granted=False)")
         return self._new_code(client.client_id, params["scope"], user, redirect_uri, challenge, method)
 
     # --- device code pairs --------------------------------------------------------------------
@@ -558,18 +577,20 @@ class Authority:
     def create_code_pair(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Answer ``POST /auth/o2/create/codepair``."""
         if params.get("response_type") != "device_code":
-            raise errors.UNSUPPORTED_RESPONSE_TYPE
+            raise errors.UNSUPPORTED_RESPONSE_TYPE(
+                reason=f"response_type is {params.get('response_type')!r}; the codepair endpoint takes 'device_code'"
+            )
         for name in ("client_id", "scope"):
             if not params.get(name):
                 raise errors.missing_parameter(name)
         client = self._clients.get(params["client_id"])
         if client is None:
-            raise errors.INVALID_CLIENT_ID_VALUE  # R10
+            raise errors.INVALID_CLIENT_ID_VALUE(reason=self._unknown_client(params["client_id"]))  # R10
         if "device_code" not in client.grants:
-            raise errors.UNAUTHORIZED_CLIENT
+            raise errors.UNAUTHORIZED_CLIENT(reason=_not_granted(client, "device_code"))
         refused = _refused_scopes(params["scope"], USER_SCOPES, client.scopes)
         if refused:
-            raise errors.scope_not_permitted(refused[0])  # R11
+            raise errors.scope_not_permitted(refused[0], _scope_reason(refused, client, user_scopes=True))  # R11
         now = self.clock.now()
         device_code = secrets.token_urlsafe(27)
         with self._lock:
@@ -612,18 +633,20 @@ class Authority:
         grant_type = params.get("grant_type", "")
         grant = self._grants.get(grant_type)
         if grant is None:
-            raise errors.UNSUPPORTED_GRANT_TYPE
+            sent = f"grant_type {grant_type!r} is not" if grant_type else "no grant_type was sent; it must be"
+            raise errors.UNSUPPORTED_GRANT_TYPE(reason=f"{sent} one of {', '.join(GRANT_TYPES)} (case matters)")
         basic = basic_credentials(authorization)
         needs_client_id = basic is None and grant.implied_client is None
         for name in (*grant.required, "client_id") if needs_client_id else grant.required:
             if not params.get(name):
-                raise errors.missing_parameter(name)
+                how = " (or an HTTP Basic header)" if name == "client_id" else ""
+                raise errors.missing_parameter(name, f"grant_type {grant_type} needs {name}{how}; none was sent")
         if basic is None and not params.get("client_id") and grant.implied_client is not None:
             # Amazon's device SDK polls with grant_type, device_code and user_code alone (R8)
             params = {**params, "client_id": grant.implied_client(params)}
         client = self._authenticate(params, basic, grant.secret_required)
         if grant_type not in client.grants:
-            raise errors.UNAUTHORIZED_CLIENT
+            raise errors.UNAUTHORIZED_CLIENT(reason=_not_granted(client, grant_type))
         return grant.handler(client, params)
 
     def _authenticate(
@@ -637,24 +660,37 @@ class Authority:
         With HTTP Basic, body credentials, if any, must name the same client and secret.
         """
         if basic is False:
-            raise errors.INVALID_CLIENT
+            raise errors.INVALID_CLIENT(
+                reason="the Authorization: Basic header is not base64 of client_id:client_secret"
+            )
         if isinstance(basic, tuple):
             client_id, secret = basic
             for name, value in (("client_id", client_id), ("client_secret", secret)):
                 if params.get(name, value) != value:
-                    raise errors.INVALID_CLIENT
+                    raise errors.INVALID_CLIENT(
+                        reason=f"the HTTP Basic header and the body's {name} disagree; send the same client or one"
+                    )
         else:
             client_id, secret = params["client_id"], params.get("client_secret", "")
         client = self._clients.get(client_id)
         if client is None:
-            raise errors.INVALID_CLIENT
+            raise errors.INVALID_CLIENT(reason=self._unknown_client(client_id))
         if (secret or secret_required(params, client_id)) and not client.accepts_secret(secret):
-            raise errors.INVALID_CLIENT
+            raise errors.INVALID_CLIENT(reason=_wrong_secret(client, secret))
         return client
+
+    def _unknown_client(self, client_id: str) -> str:
+        known = _listed([c.client_id for c in self._clients.values()], "none")
+        return (
+            f"client_id {client_id!r} is not registered (registered: {known}); register it with add_client(), the"
+            " lwa marker's clients=, or serve --client"
+        )
 
     def _client_credentials(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
         scope = params["scope"]
-        _check_scopes(scope, client.scopes)
+        refused = _refused_scopes(scope, client.scopes)
+        if refused:
+            raise errors.INVALID_SCOPE(reason=_scope_reason(refused, client))
         token, expires_in = self._access_token(CLIENT_TOKEN, client.client_id, scope)
         return {"access_token": token, "scope": scope, "token_type": "bearer", "expires_in": expires_in}
 
@@ -678,7 +714,7 @@ class Authority:
         with self._lock:
             claims = self._claims(token)
             if claims is None or claims.prefix != REFRESH_TOKEN or claims.client_id != client.client_id:
-                raise errors.INVALID_REFRESH_TOKEN
+                raise errors.INVALID_REFRESH_TOKEN(reason=self._refresh_reason(token, claims, client))
             assert claims.user_id is not None  # refresh tokens are always a user's
             if self.settings.rotate_refresh_tokens:
                 self._revoked.add(_digest(token))
@@ -691,11 +727,23 @@ class Authority:
         claims = self._claims(params.get("refresh_token", ""))
         return claims is None or claims.client_id != client_id or not claims.public
 
+    def _refresh_reason(self, token: str, claims: TokenClaims | None, client: Client) -> str:
+        if claims is not None and claims.prefix != REFRESH_TOKEN:
+            return f"that is an access token ({claims.prefix}…), not a refresh token (Atzr|…)"
+        if claims is not None:
+            return f"the refresh token was issued to client {claims.client_id!r}, not {client.client_id!r}"
+        if _digest(token) in self._revoked:
+            return "the refresh token was revoked (revoke(), or rotated away by a refresh with rotate_refresh_tokens)"
+        return (
+            "this server never issued that refresh token (or issued it before the last reset); get one from"
+            " issue_refresh_token() or a grant"
+        )
+
     def _device_client(self, params: Mapping[str, str]) -> str:
         """The client a device code pair was made for; ``invalid_code_pair`` for a pair it does not know."""
         pair = self._pairs.get(params.get("device_code", ""))
         if pair is None:
-            raise errors.INVALID_CODE_PAIR
+            raise errors.INVALID_CODE_PAIR(reason=_NO_PAIR)
         return pair.client_id
 
     def _code_needs_secret(self, params: Mapping[str, str], client_id: str) -> bool:
@@ -706,17 +754,29 @@ class Authority:
     def _authorization_code(self, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
         with self._lock:
             record = self._codes.get(params["code"])
-            if record is None or record.client_id != client.client_id or record.expires_at <= self.clock.now():
-                raise errors.INVALID_CODE
+            if record is None or record.expires_at <= self.clock.now():
+                raise errors.INVALID_CODE(
+                    reason="the code is unknown, used or expired (codes work once, for 300 s of the server's clock)"
+                )
+            if record.client_id != client.client_id:
+                raise errors.INVALID_CODE(reason=f"the code was issued to client {record.client_id!r}")
             if record.redirect_uri is not None and params.get("redirect_uri") != record.redirect_uri:
-                raise errors.INVALID_CODE
+                raise errors.INVALID_CODE(
+                    reason=f"redirect_uri {params.get('redirect_uri')!r} is not the authorize request's"
+                    f" {record.redirect_uri!r}"
+                )
             if record.challenge is not None:
                 verifier = params.get("code_verifier", "")
                 if not (43 <= len(verifier) <= 128 and set(verifier) <= _PKCE_VERIFIER_CHARS):
-                    raise errors.INVALID_CODE
+                    raise errors.INVALID_CODE(
+                        reason="the code has a PKCE challenge and the code_verifier is missing or not 43-128 of"
+                        " A-Z a-z 0-9 - . _ ~"
+                    )
                 assert record.method is not None
                 if not hmac.compare_digest(pkce_challenge(verifier, record.method), record.challenge):
-                    raise errors.INVALID_CODE
+                    raise errors.INVALID_CODE(
+                        reason=f"the code_verifier does not match the code_challenge ({record.method})"
+                    )
             del self._codes[params["code"]]
         public = record.challenge is not None and not params.get("client_secret")
         refresh = self._mint_refresh(client.client_id, record.scope, record.user_id, public=public)
@@ -726,23 +786,28 @@ class Authority:
         now = self.clock.now()
         with self._lock:
             pair = self._pairs.get(params["device_code"])
-            if (
-                pair is None
-                or pair.client_id != client.client_id
-                or pair.user_code != params["user_code"]
-                or pair.expires_at <= now
-            ):
-                raise errors.INVALID_CODE_PAIR
+            if pair is None or pair.expires_at <= now:
+                raise errors.INVALID_CODE_PAIR(reason=_NO_PAIR)
+            if pair.client_id != client.client_id:
+                raise errors.INVALID_CODE_PAIR(reason=f"the code pair was made for client {pair.client_id!r}")
+            if pair.user_code != params["user_code"]:
+                raise errors.INVALID_CODE_PAIR(reason=f"user_code {params['user_code']!r} is not the pair's")
             last_poll, pair.last_poll = pair.last_poll, now
             too_soon = last_poll is not None and now - last_poll < DEVICE_POLL_INTERVAL
             if too_soon and self.settings.enforce_poll_interval:
-                raise errors.SLOW_DOWN
+                assert last_poll is not None
+                raise errors.SLOW_DOWN(
+                    reason=f"polled {now - last_poll:g} s after the last poll, under the {DEVICE_POLL_INTERVAL} s"
+                    " interval (enforce_poll_interval is on)"
+                )
             if pair.state == "pending":
-                raise errors.AUTHORIZATION_PENDING
+                raise errors.AUTHORIZATION_PENDING(
+                    reason=f"the user has not approved user_code {pair.user_code} yet: approve_device() approves it"
+                )
             del self._pairs[params["device_code"]]
             del self._user_codes[pair.user_code]
         if pair.state == "denied" or pair.user_id is None:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED(reason=f"the user denied user_code {pair.user_code}: deny_device()")
         refresh = self._mint_refresh(client.client_id, pair.scope, pair.user_id, public=True)
         return self._user_tokens(client.client_id, pair.scope, pair.user_id, refresh)
 
@@ -752,8 +817,8 @@ class Authority:
         """The claims of a live access token; ``invalid_token`` for any token :meth:`verify` rejects."""
         try:
             return self.verify(access_token)
-        except TokenRejected:
-            raise errors.INVALID_TOKEN from None
+        except TokenRejected as rejected:
+            raise errors.INVALID_TOKEN(reason=f"the token is {rejected.reason}: {rejected.detail}") from None
 
     def verify(self, token: str, scopes: Iterable[str] = ()) -> TokenClaims:
         """What a resource server would check: the claims of a live access token carrying ``scopes``.
@@ -797,7 +862,9 @@ class Authority:
         claims = self._access_claims(access_token)
         scopes = set(claims.scopes)
         if claims.user_id is None or not scopes & {"profile", "profile:user_id", "postal_code"}:
-            raise errors.INSUFFICIENT_SCOPE
+            raise errors.INSUFFICIENT_SCOPE(
+                reason=f"the token's scopes ({claims.scope!r}) include none of profile, profile:user_id, postal_code"
+            )
         user = self._users.get(claims.user_id) or User(claims.user_id)
         answer: dict[str, Any] = {"user_id": user.user_id}
         if "profile" in scopes:
@@ -812,12 +879,6 @@ def _refused_scopes(scope: str, *allowed: Collection[str]) -> list[str]:
     """The scopes ``scope`` names that are in none of ``allowed`` (``[""]`` when it names none)."""
     requested = scope.split()
     return [s for s in requested if all(s not in pool for pool in allowed)] if requested else [""]
-
-
-def _check_scopes(scope: str, *allowed: Collection[str]) -> None:
-    """``invalid_scope`` unless ``scope`` names a scope and each one it names is in one of ``allowed``."""
-    if _refused_scopes(scope, *allowed):
-        raise errors.INVALID_SCOPE
 
 
 def _add_query(uri: str, params: Mapping[str, str]) -> str:
@@ -845,3 +906,49 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | bool | Non
     if not colon:
         return False
     return unquote(client_id), unquote(secret)
+
+
+_NO_PAIR: Final = "the device_code is unknown, used, expired (600 s of the server's clock) or from before a reset"
+
+
+def _listed(items: Iterable[str], empty: str) -> str:
+    """Up to five items, quoted, and how many more."""
+    items = list(items)
+    shown = ", ".join(repr(item) for item in items[:5])
+    return (shown + (f" and {len(items) - 5} more" if len(items) > 5 else "")) if items else empty
+
+
+def _not_granted(client: Client, grant: str) -> str:
+    return (
+        f"client {client.client_id!r} may not use {grant} (its grants: {_listed(client.grants, 'none')});"
+        " add_client(grants=[...]) allows it"
+    )
+
+
+def _wrong_secret(client: Client, secret: str) -> str:
+    if not secret:
+        return (
+            f"no client_secret was sent, and client {client.client_id!r} must send one here (only a device poll, a"
+            " PKCE code and a public client's refresh may leave it out)"
+        )
+    if secret in client.retired_secrets:
+        return f"the client_secret sent is one retire_secret() retired for client {client.client_id!r}"
+    return (
+        f"the client_secret sent is not client {client.client_id!r}'s secret (nor a previous one rotate_secret()"
+        " kept); use the client_secret add_client() returned"
+    )
+
+
+def _scope_reason(refused: list[str], client: Client, *, user_scopes: bool = False) -> str:
+    if refused == [""]:
+        return "the scope is blank"
+    pool = [*client.scopes, *(USER_SCOPES if user_scopes else ())]
+    hints = []
+    for scope in refused:
+        close = difflib.get_close_matches(scope, [*pool, *CLIENT_CREDENTIALS_SCOPES, *USER_SCOPES], n=1, cutoff=0.8)
+        hints.append(f"{scope!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    user = ", nor a user scope" if user_scopes else ""
+    return (
+        f"scope {', '.join(hints)} is not registered for client {client.client_id!r}{user} (its scopes:"
+        f" {_listed(client.scopes, 'none')}); add_client(scopes=[...]) registers scopes"
+    )

@@ -58,7 +58,18 @@ class LwaError(Exception):
     #: the ``X-Amzn-Errortype`` header's value; ``None`` derives it from ``error`` (see :attr:`error_type`)
     errortype: str | None = None
 
-    def __init__(self, status: int | None = None, error: str | None = None, description: str | None = None) -> None:
+    #: why the mock answered so, in plain words, for the request log and the test report (never sent)
+    reason: str | None = None
+
+    def __init__(
+        self,
+        status: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        self.reason = reason
         if status is not None:
             self.status = status
         if error is not None:
@@ -181,14 +192,15 @@ TEMPORARILY_UNAVAILABLE: Final = _kind(
 TOO_MANY_REQUESTS: Final = _kind(429, "too_many_requests", "The request rate is too high")
 
 
-def missing_parameter(name: str) -> LwaError:
+def missing_parameter(name: str, reason: str | None = None) -> LwaError:
     """``invalid_request`` for a required parameter that is absent or empty."""
-    return LwaError(400, "invalid_request", f"The request is missing a required parameter : {name}")
+    description = f"The request is missing a required parameter : {name}"
+    return LwaError(400, "invalid_request", description, reason=reason or f"the request has no (or an empty) {name}")
 
 
-def scope_not_permitted(scope: str) -> LwaError:
+def scope_not_permitted(scope: str, reason: str | None = None) -> LwaError:
     """``invalid_scope`` from ``POST /auth/o2/create/codepair`` for a scope the client may not use (R11)."""
-    return LwaError(400, "invalid_scope", f"Client does not have permission to use scope : {scope}")
+    return LwaError(400, "invalid_scope", f"Client does not have permission to use scope : {scope}", reason=reason)
 
 
 def catalogue() -> list[LwaError]:

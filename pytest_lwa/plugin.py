@@ -18,6 +18,9 @@ SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_toke
 MARKER_ONLY: Final = ("clients", "teardown_checks")
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _SETTINGS = pytest.StashKey[dict[str, Any]]()
+_SERVER = pytest.StashKey["LwaServer"]()
+#: requests shown in a failed test's report, the most recent
+REPORTED_REQUESTS: Final = 50
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,7 +50,22 @@ def pytest_runtest_makereport(
     report = yield
     if report.when is not None:  # always set; pytest 7.4's types allow None
         item.stash.setdefault(_REPORTS, {})[report.when] = report
+    server = item.stash.get(_SERVER, None)
+    if report.failed and report.when == "call" and server is not None:
+        report.sections.append(("lwa_server requests", _requests_section(server)))
     return report
+
+
+def _requests_section(server: LwaServer) -> str:
+    """What the test's server saw, each rejected request with its reason (as pytest-httpserver shows its log)."""
+    log = server.request_log
+    if not log:
+        return "no requests reached the server"
+    shown = log[-REPORTED_REQUESTS:]
+    lines = [f"{len(log) - len(shown) + number}. {record.describe()}" for number, record in enumerate(shown, 1)]
+    if len(shown) < len(log):
+        lines.insert(0, f"(the last {len(shown)} of {len(log)}; all of them are in lwa_server.request_log)")
+    return "\n".join(lines)
 
 
 def _configured(config: pytest.Config) -> dict[str, Any]:
@@ -175,6 +193,7 @@ def lwa_amazon_hosts(lwa_server: LwaServer, monkeypatch: pytest.MonkeyPatch) -> 
 
 def _for_this_test(request: pytest.FixtureRequest, server: LwaServer) -> Iterator[LwaServer]:
     server.reset()
+    request.node.stash[_SERVER] = server
     marker = _marker(request)
     server.configure(**{**_configured(request.config), **{k: v for k, v in marker.items() if k in SETTINGS}})
     for spec in marker.get("clients", ()):

@@ -27,7 +27,9 @@ class RecordedRequest:
     ``client_secret`` and ``code_verifier`` redacted; ``headers`` have the credentials of
     ``Authorization`` redacted. ``client_id`` is the client named by the body or the HTTP Basic header;
     ``time`` is the server clock's. ``status`` and ``answer`` are filled in once the server has answered
-    (``status`` is 0 when a fault closed the connection without an answer).
+    (``status`` is 0 when a fault closed the connection without an answer). ``reason`` says why a
+    rejected request was rejected and how to fix it: the secret sent is not the client's, a scope has a
+    typo, a refresh token was revoked… (the HTTP answer stays exactly Amazon's).
     """
 
     method: str
@@ -40,6 +42,8 @@ class RecordedRequest:
     status: int = 0
     answer: Any = None
     fault: str | None = None
+    #: why the mock rejected the request, in plain words with what it expected (never sent to the client)
+    reason: str | None = None
 
     @property
     def grant_type(self) -> str | None:
@@ -63,12 +67,15 @@ class RecordedRequest:
     def describe(self) -> str:
         """One line, secrets redacted: ``POST /auth/o2/token grant_type=… client_id=… -> 200``."""
         fields = " ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        if self.client_id and "client_id" not in self.params:  # named by the HTTP Basic header
+            fields += f" client_id={self.client_id}"
         auth = f" auth={self.auth_method}" if self.is_token_request else ""
         answer = "no answer" if self.status == 0 else str(self.status)
         if isinstance(self.answer, Mapping) and "error" in self.answer:
             answer += f" {self.answer['error']}"
         fault = f" (fault: {self.fault})" if self.fault else ""
-        return f"{self.method} {self.path} {fields}{auth} -> {answer}{fault}".replace("  ", " ")
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.method} {self.path} {fields}{auth} -> {answer}{fault}{reason}".replace("  ", " ")
 
     def __str__(self) -> str:
         return self.describe()
