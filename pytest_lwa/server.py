@@ -511,9 +511,11 @@ class LwaServer(Authority):
         #: with ``tls=True``: a client SSL context that trusts the server (e.g. ``httpx.Client(verify=...)``)
         self.ssl_context: ssl.SSLContext | None = None
         self._server_context: ssl.SSLContext | None = None
+        #: removes the folder of the CA bundle: at exit, when collected, or at the end of a ``with`` block
+        self._forget_certificates: Callable[[], Any] = lambda: None
         if tls:
             directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-tls-"))
-            weakref.finalize(self, shutil.rmtree, directory, True)
+            self._forget_certificates = weakref.finalize(self, shutil.rmtree, directory, True)
             certificates = make_certificates([host], directory)
             self._server_context = certificates.server_context
             self.ssl_context = certificates.client_context
@@ -726,6 +728,7 @@ class LwaServer(Authority):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+        self._forget_certificates()  # the block is over: its CA bundle goes with it
 
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "not running"

@@ -176,3 +176,12 @@ def test_https_server_does_not_take_the_http_servers_fixed_port(pytester: pytest
         """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_the_ca_bundle_goes_with_the_with_block() -> None:
+    pytest.importorskip("trustme", reason="HTTPS needs the tls extra (trustme)")
+    with LwaServer(tls=True) as server:
+        assert server.ca_bundle is not None
+        bundle = Path(server.ca_bundle)
+        assert bundle.is_file()
+    assert not bundle.parent.exists()
