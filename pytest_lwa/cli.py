@@ -266,7 +266,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         server.wsgi_app = AdminApp(server.app, server, token=args.admin_token, enabled=admin_enabled, on_reset=setup)
         logger = logging.getLogger("pytest_lwa")
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
         logger.addHandler(handler)
         logger.setLevel(args.log_level.upper())
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -17,6 +18,15 @@ access_log: Final = logging.getLogger("pytest_lwa.access")
 SECRET_PARAMS: Final = frozenset({"client_secret", "code_verifier", "password"})
 
 AuthMethod = Literal["basic", "body", "none"]
+#: values that never reach a log line, wherever they appear in a URL or form text
+_SECRET_VALUES: Final = re.compile(
+    r"\b(access_token|refresh_token|client_secret|code_verifier|code|device_code|password)=[^&\s'\"]*"
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a request line, a query, an error message quoting one) with its tokens and secrets as ``***``."""
+    return _SECRET_VALUES.sub(r"\1=" + REDACTED, text)
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ class RecordedRequest:
 
     def describe(self) -> str:
         """One line, secrets redacted: ``POST /auth/o2/token grant_type=… client_id=… -> 200``."""
-        fields = " ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        fields = " ".join(f"{k}={_short(k, v)}" for k, v in self.params.items())
         if self.client_id and "client_id" not in self.params:  # named by the HTTP Basic header
             fields += f" client_id={self.client_id}"
         auth = f" auth={self.auth_method}" if self.is_token_request else ""
@@ -81,8 +91,14 @@ class RecordedRequest:
         return self.describe()
 
 
-def _short(value: str) -> str:
-    """Tokens are hundreds of characters long: a log line shows their start."""
+#: parameters holding a token or code: a log line shows only their first characters
+TOKEN_PARAMS: Final = frozenset({"access_token", "refresh_token", "code", "device_code"})
+
+
+def _short(name: str, value: str) -> str:
+    """A parameter as a log line shows it: tokens and codes by their first characters, nothing long whole."""
+    if name in TOKEN_PARAMS and len(value) > 12:
+        return value[:12] + "…"
     return value if len(value) <= 64 else value[:24] + "…"
 
 

@@ -32,7 +32,7 @@ from .app import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES, LwaApp
 from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
-from .recording import RecordedRequest, criteria_of, mismatches
+from .recording import RecordedRequest, criteria_of, mismatches, redact_text
 from .tls import make_certificates
 
 __all__ = ["LwaServer"]
@@ -305,11 +305,13 @@ class _RequestHandler(WSGIRequestHandler):
                 total += len(chunk)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # werkzeug's own line would colour the request line for a terminal, and show its query's tokens
         if logger.isEnabledFor(logging.DEBUG):  # the access log ("pytest_lwa.access") says more
-            super().log_request(code, size)
+            self.log("info", '"%s" %s %s', self.requestline, code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
-        logger.debug("%s " + message, self.address_string(), *args)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s", self.address_string(), redact_text(message % args))
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Called by http.server for request lines and headers it cannot parse. It would answer such a

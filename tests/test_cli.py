@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -403,3 +404,25 @@ def test_ready_file_that_cannot_be_written(
     assert main(["serve", "--port", "0", "--ready-file", str(target), "--log-level", "error"]) == 2
     err = capsys.readouterr().err
     assert err == f"pytest-lwa: error: cannot write --ready-file {target}: Permission denied\n"
+
+
+def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
+    proc, ready = served("--log-level", "debug")
+    token = "Atza|IwEBIsecret-access-token-that-must-not-be-logged"
+    requests.get(ready["url"] + "/auth/o2/tokeninfo", params={"access_token": token}, timeout=5)
+    with socket.create_connection(("127.0.0.1", ready["port"]), timeout=5) as sock:
+        sock.sendall(b"GET /?access_token=Atza|IwEBIleak&x=1 HTTP/9.9\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 505")
+    form = {"grant_type": "client_credentials", "scope": APPSTORE}
+    requests.post(ready["token_url"], data=form, auth=("basic-id", "secret"), timeout=5)
+    proc.terminate()
+    _, err = proc.communicate(timeout=10)
+    lines = [line for line in err.splitlines() if line != "pytest-lwa: stopped"]
+    assert len(lines) >= 6
+    for line in lines:
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ", line), line
+    assert "\x1b[" not in err
+    assert "secret-access" not in err
+    assert "IwEBIleak" not in err
+    assert "access_token=Atza|IwEBIse… -> 400 invalid_token" in err
+    assert "basic-id auth=basic -> 401 invalid_client" in err
