@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import ad_api.base  # noqa: F401  (first: ad_api.auth alone hits the library's own import cycle)
 import pytest
+
+pytest.importorskip("ad_api", reason="this example needs python-amazon-ad-api: pip install python-amazon-ad-api")
+
+import ad_api.base  # noqa: F401  (first: ad_api.auth alone hits the library's own import cycle)
 from ad_api.auth import access_token_client as ad_api_auth
 from ad_api.auth.access_token_client import AccessTokenClient
 from ad_api.auth.exceptions import AuthorizationError

@@ -7,6 +7,12 @@ these tests use `lwa_https_server` and trust its certificate authority through R
 from __future__ import annotations
 
 import pytest
+
+pytest.importorskip("ask_sdk_core", reason="this example needs ask-sdk-core: pip install ask-sdk-core")
+pytest.importorskip(
+    "ask_sdk_model_runtime", reason="this example needs ask-sdk-model-runtime: pip install ask-sdk-model-runtime"
+)
+
 from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model_runtime import ApiConfiguration, AuthenticationConfiguration, ServiceException

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
+
+pytest.importorskip("authlib", reason="this example needs authlib: pip install authlib")
+pytest.importorskip("requests_oauthlib", reason="this example needs requests-oauthlib: pip install requests-oauthlib")
+pytest.importorskip("httpx", reason="this example needs httpx: pip install httpx")
+
+import httpx
 from authlib.integrations.requests_client import OAuth2Session as AuthlibSession
 from oauthlib.oauth2 import BackendApplicationClient, InvalidClientError
 from requests_oauthlib import OAuth2Session

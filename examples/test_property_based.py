@@ -1,6 +1,6 @@
 """Property tests of a user's own client with pytest_lwa.strategies: every answer LWA can give.
 
-The TokenCache of test_token_cache.py must take any well-formed token answer and turn any error answer
+The TokenCache of token_cache.py must take any well-formed token answer and turn any error answer
 into its LwaAuthError, whatever the token's length, the scopes or the body style.
 """
 
@@ -10,8 +10,11 @@ import json
 from typing import Any
 
 import pytest
+
+pytest.importorskip("hypothesis", reason="this example needs hypothesis: pip install 'pytest-lwa[strategies]'")
+
 from hypothesis import HealthCheck, given, settings
-from test_token_cache import LwaAuthError, TokenCache
+from token_cache import LwaAuthError, TokenCache
 
 from pytest_lwa import LwaServer
 from pytest_lwa.strategies import error_responses, token_responses

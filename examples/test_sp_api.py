@@ -11,6 +11,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
+
+pytest.importorskip("sp_api", reason="this example needs python-amazon-sp-api: pip install python-amazon-sp-api")
+
 from sp_api.auth import AccessTokenClient
 from sp_api.auth import access_token_client as sp_api_auth
 from sp_api.auth.exceptions import AuthorizationError

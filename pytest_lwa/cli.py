@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import ipaddress
 import json
 import logging
@@ -26,6 +27,13 @@ DEMO_CLIENT_ID: Final = "amzn1.application-oa2-client.0123456789abcdef0123456789
 DEMO_CLIENT_SECRET: Final = "amzn1.oa2-cs.v1." + "0123456789abcdef" * 4
 #: How long a stop waits for requests already being served.
 DRAIN_SECONDS: Final = 1.5
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("pytest-lwa")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _port(text: str) -> int:
@@ -60,6 +68,7 @@ def _seconds(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-lwa", description="A faithful, offline Login With Amazon mock.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve",

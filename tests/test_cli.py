@@ -20,23 +20,12 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import wait_for
 
 from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, _config, build_parser, main, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 APPSTORE = "appstore::apps:readwrite"
-
-
-def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, limit: float = 15.0) -> dict[str, Any]:
-    """The ready file's JSON, once the server has written it."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if path.exists():
-            return dict(json.loads(path.read_text()))
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {proc.communicate()}")
-        time.sleep(0.05)
-    raise AssertionError(f"no ready file after {limit} s")
 
 
 Serve = Callable[..., tuple[subprocess.Popen[str], dict[str, Any]]]
@@ -426,3 +415,10 @@ def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
     assert "IwEBIleak" not in err
     assert "access_token=Atza|IwEBIse… -> 400 invalid_token" in err
     assert "basic-id auth=basic -> 401 invalid_client" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"pytest-lwa {importlib.metadata.version('pytest-lwa')}\n"

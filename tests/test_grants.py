@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from test_token_contract import INVALID_CLIENT, INVALID_TOKEN, missing
+from helpers import INVALID_CLIENT, INVALID_TOKEN, missing
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli import wait_for
+from helpers import wait_for
 
 from pytest_lwa.config import load_config
 

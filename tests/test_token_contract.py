@@ -11,30 +11,18 @@ from collections.abc import Callable
 import pytest
 import requests
 from conftest import APPSTORE, REPORTING
+from helpers import (
+    INVALID_CLIENT,
+    INVALID_SCOPE,
+    MALFORMED,
+    UNSUPPORTED_CONTENT,
+    UNSUPPORTED_GRANT,
+    missing,
+)
 
 from pytest_lwa import Client, LwaServer
 
 TokenRequest = Callable[..., requests.Response]
-
-INVALID_CLIENT = b'{"error_description":"Client authentication failed","error":"invalid_client"}'
-INVALID_SCOPE = b'{"error_description":"The request has an invalid parameter : scope","error":"invalid_scope"}'
-UNSUPPORTED_GRANT = (
-    b'{"error_description":"The authorization grant type is not supported by the authorization server",'
-    b'"error":"unsupported_grant_type"}'
-)
-UNSUPPORTED_CONTENT = (
-    b'{"error_description":"The Content-Type is not supported by the authorization server","error":"invalid_request"}'
-)
-MALFORMED = b'{"error_description":"Malformed request","error":"invalid_request"}'
-INVALID_TOKEN = b'{"error_description":"The request has an invalid parameter : access_token","error":"invalid_token"}'
-
-
-def missing(name: str) -> bytes:
-    return (
-        b'{"error_description":"The request is missing a required parameter : '
-        + name.encode()
-        + b'","error":"invalid_request"}'
-    )
 
 
 def raw_post(server: LwaServer, body: bytes | str, content_type: str | None, **headers: str) -> requests.Response:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from test_token_contract import INVALID_TOKEN, MALFORMED, missing
+from helpers import INVALID_TOKEN, MALFORMED, missing
 
 from pytest_lwa import Client, LwaServer
 

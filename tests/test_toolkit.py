@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from helpers import INVALID_CLIENT
 from pytest_httpserver import HTTPServer
-from test_token_contract import INVALID_CLIENT
 from werkzeug.test import Client as WsgiClient
 from werkzeug.wrappers import Request, Response
 

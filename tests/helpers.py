@@ -1,0 +1,41 @@
+"""What several test modules share: the exact error bodies and a wait for a server process's ready file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+INVALID_CLIENT = b'{"error_description":"Client authentication failed","error":"invalid_client"}'
+INVALID_SCOPE = b'{"error_description":"The request has an invalid parameter : scope","error":"invalid_scope"}'
+UNSUPPORTED_GRANT = (
+    b'{"error_description":"The authorization grant type is not supported by the authorization server",'
+    b'"error":"unsupported_grant_type"}'
+)
+UNSUPPORTED_CONTENT = (
+    b'{"error_description":"The Content-Type is not supported by the authorization server","error":"invalid_request"}'
+)
+MALFORMED = b'{"error_description":"Malformed request","error":"invalid_request"}'
+INVALID_TOKEN = b'{"error_description":"The request has an invalid parameter : access_token","error":"invalid_token"}'
+
+
+def missing(name: str) -> bytes:
+    return (
+        b'{"error_description":"The request is missing a required parameter : '
+        + name.encode()
+        + b'","error":"invalid_request"}'
+    )
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, limit: float = 15.0) -> dict[str, Any]:
+    """The ready file's JSON, once the server has written it."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}: {proc.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError(f"no ready file after {limit} s")
