@@ -94,3 +94,24 @@ def test_health_answers_without_the_token_and_when_the_api_is_off(server: LwaSer
         assert client.get("/_lwa/health").get_json() == {"status": "ok", "url": server.url}
         assert client.get("/_lwa/clients").status_code in (401, 403)
         assert client.get("/_lwa/").status_code in (401, 403)
+
+
+def test_reset_goes_back_to_the_start_state(server: LwaServer) -> None:
+    def start() -> None:
+        server.reset()
+        server.add_client("configured", "configured-secret")
+
+    start()
+    admin = WsgiClient(AdminApp(server.app, server, token=None, enabled=True, on_reset=start))
+    admin.post("/_lwa/clients", json={"client_id": "added"})
+    admin.post("/_lwa/users", json={"user_id": "amzn1.account.ADDED"})
+    admin.post("/_lwa/settings", json={"expires_in": 5})
+    admin.post("/_lwa/faults", json={"error": "server_error"})
+    admin.post("/_lwa/clock/advance", json={"seconds": 1000})
+    before = server.clock.now()
+    assert admin.post("/_lwa/reset").status_code == 200
+    assert [c.client_id for c in server.clients] == ["configured"]
+    assert [u.user_id for u in server.users] == [server.default_user.user_id]
+    assert server.settings.expires_in == 3600
+    assert server.pending_faults == []
+    assert server.clock.now() < before

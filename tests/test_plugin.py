@@ -134,3 +134,19 @@ def test_fixtures_are_listed(pytester: pytest.Pytester) -> None:
             "*A fake Login With Amazon server, empty and with default settings for this test.",
         ]
     )
+
+
+SESSION_TESTS = """
+def test_uses_the_fixture(lwa_server):
+    lwa_server.add_client("left-behind")
+    lwa_server.clock.advance(100)
+
+def test_uses_the_session_server_directly(lwa_session_server):
+    assert lwa_session_server.clients == []  # lwa_server's test reset it when it ended
+    assert lwa_session_server.request_log == []
+"""
+
+
+def test_the_session_server_is_reset_after_each_test_that_used_lwa_server(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SESSION_TESTS)
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)

@@ -354,3 +354,25 @@ def test_unexpected_failure_is_a_json_500_and_is_recorded(
     assert (r.status_code, r.content) == (500, b"{}")  # as Amazon answers a fault of its own (R23)
     assert r.headers["X-Amzn-Errortype"] == "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"
     assert [str(e) for e in lwa_server.app.errors] == ["boom"]
+
+
+def test_a_missing_grant_parameter_is_named_before_a_missing_client_id(lwa_server: LwaServer) -> None:
+    """The order of checks: the grant's required parameters, then client_id."""
+    r = requests.post(lwa_server.token_url, data={"grant_type": "client_credentials"}, timeout=5)
+    assert (r.status_code, r.content) == (400, missing("scope"))
+    r = requests.post(lwa_server.token_url, data={"grant_type": "refresh_token"}, timeout=5)
+    assert (r.status_code, r.content) == (400, missing("refresh_token"))
+
+
+def test_http_basic_names_the_client_even_beside_a_body_client_id(lwa_server: LwaServer) -> None:
+    """With Basic, a body client_id must name the same client: it never wins over the header."""
+    first = lwa_server.add_client("amzn1.application-oa2-client.first", "shared-secret")
+    lwa_server.add_client("amzn1.application-oa2-client.second", "shared-secret")
+    form = {"grant_type": "client_credentials", "scope": "appstore::apps:readwrite"}
+    auth = (first.client_id, "shared-secret")
+    other = requests.post(lwa_server.token_url, data={**form, "client_id": "amzn1.application-oa2-client.second"},
+                          auth=auth, timeout=5)  # fmt: skip
+    assert (other.status_code, other.content) == (401, INVALID_CLIENT)
+    alone = requests.post(lwa_server.token_url, data=form, auth=auth, timeout=5)
+    info = requests.get(lwa_server.tokeninfo_url, params={"access_token": alone.json()["access_token"]}, timeout=5)
+    assert info.json()["aud"] == first.client_id

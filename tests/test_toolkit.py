@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug.test import Client as WsgiClient
 from werkzeug.wrappers import Request, Response
 
-from pytest_lwa import Client, LwaServer, TokenRejected
+from pytest_lwa import Client, LwaServer, TokenRejected, pkce_challenge
 from pytest_lwa.guard import GuardMiddleware, guard
 
 APPSTORE = "appstore::apps:readwrite"
@@ -328,3 +328,24 @@ def test_a_request_that_outlives_its_test_stays_out_of_the_next(lwa_server: LwaS
     assert server.connections.wait_idle(5)  # the delayed request has finished
     assert lwa_server.request_log == []
     assert lwa_server.app.errors == []
+
+
+def test_pkce_verifiers_and_secrets_never_reach_the_log(lwa_server: LwaServer) -> None:
+    client = lwa_server.add_client(redirect_uris=["https://app.example/cb"])
+    verifier = "a-verifier-that-must-stay-secret-0123456789abc"
+    code = lwa_server.issue_authorization_code(
+        client, redirect_uri="https://app.example/cb", code_challenge=pkce_challenge(verifier)
+    )
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": "https://app.example/cb",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "code_verifier": verifier,
+    }
+    assert requests.post(lwa_server.token_url, data=form, timeout=5).status_code == 200
+    (record,) = lwa_server.request_log
+    assert (record.params["code_verifier"], record.params["client_secret"]) == ("***", "***")
+    assert verifier not in record.describe()
+    assert client.client_secret not in record.describe()
