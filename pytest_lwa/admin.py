@@ -2,7 +2,7 @@
 
 It controls the same authority the LWA endpoints serve, so a test in any language can register
 clients, issue refresh tokens, approve devices, move the clock, queue faults and read the request log.
-Requests to it never appear in the request log. See the README for every endpoint.
+Requests to it never appear in the request log. ``GET /_lwa/`` lists every endpoint; docs/serve.md describes them.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class AdminApp:
                 response = _json({"error": "method_not_allowed", "message": f"use {' or '.join(allowed)}"}, 405)
                 response.headers["Allow"] = ", ".join(allowed)
                 return response
-            raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; see the README's admin API table")
+            raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; GET {PREFIX} lists them")
         result = handler(self._body(request))
         created = request.method == "POST" and route in CREATES
         return _json({"status": "ok"} if result is None else result, 201 if created else 200)

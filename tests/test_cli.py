@@ -23,6 +23,7 @@ import requests
 from helpers import wait_for
 
 from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, _config, build_parser, main, serve
+from pytest_lwa.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 APPSTORE = "appstore::apps:readwrite"
@@ -182,7 +183,7 @@ def test_admin_api(served: Serve) -> None:
     assert [c["client_id"] for c in requests.get(admin + "clients", timeout=5).json()["clients"]] == ["ci-app"]
 
 
-NO_ENDPOINT = "no admin endpoint /_lwa/nope; see the README's admin API table"
+NO_ENDPOINT = "no admin endpoint /_lwa/nope; GET /_lwa/ lists them"
 NO_CLIENT = "no client with client_id 'ghost' is registered"
 BAD_KIND = "unknown fault kind 'meteor'; kinds are: error, throttle, raw, delay, drop"
 BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set() to move the clock back"
@@ -275,7 +276,13 @@ def test_github_actions_recipe_uses_real_options() -> None:
     line = next(line for line in workflow.splitlines() if "pytest-lwa serve" in line)
     words = shlex.split(line.split(">")[0])
     args = build_parser().parse_args(words[1:])
-    assert (args.port, args.config) == (8080, "examples/ci/lwa.toml")
+    assert (args.port, args.config) == (8080, "lwa.toml")
+    # the values the tests get are those of the lwa.toml beside the recipe
+    config = load_config(ROOT / "examples" / "ci" / "lwa.toml")
+    env = dict(re.findall(r"^\s+(LWA_[A-Z_]+): (\S+)$", workflow, flags=re.MULTILINE))
+    assert env["LWA_CLIENT_ID"] == config.clients[0]["client_id"]
+    assert env["LWA_CLIENT_SECRET"] == config.clients[0]["client_secret"]
+    assert env["LWA_REFRESH_TOKEN"] == config.refresh_tokens[0]["token"]
 
 
 # --- in-process ----------------------------------------------------------------------------------

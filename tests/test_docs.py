@@ -1,4 +1,4 @@
-"""Every Python example in the README runs, as a user would paste it."""
+"""Every Python example in the README and docs/ runs as a user would paste it; every link resolves."""
 
 from __future__ import annotations
 
@@ -15,16 +15,37 @@ from helpers import wait_for
 
 from pytest_lwa.config import load_config
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+README = PAGES[0].read_text(encoding="utf-8")
+BLOCKS = [
+    (f"{page.stem}-{number}", source)
+    for page in PAGES
+    for number, source in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL))
+]
 
 
-def test_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 3
+def test_every_page_is_checked() -> None:
+    assert {page.name for page in PAGES} >= {
+        "README.md",
+        "guide.md",
+        "serve.md",
+        "contract.md",
+        "troubleshooting.md",
+        "benchmarks.md",
+    }
+    assert len(BLOCKS) >= 14
 
 
-@pytest.mark.parametrize("source", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(source: str, pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_links_resolve(page: Path) -> None:
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+        if not target.startswith(("http://", "https://")):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+@pytest.mark.parametrize(("name", "source"), BLOCKS, ids=[name for name, _ in BLOCKS])
+def test_example_runs(name: str, source: str, pytester: pytest.Pytester) -> None:
     if "def test_" in source:
         pytester.makepyfile(source)
         result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error")
@@ -32,11 +53,10 @@ def test_readme_example_runs(source: str, pytester: pytest.Pytester) -> None:
         assert outcomes.get("passed", 0) >= 1, result.stdout.str()
         assert set(outcomes) <= {"passed"}, result.stdout.str()
     else:
-        exec(compile(source, "README.md", "exec"), {})
+        exec(compile(source, name, "exec"), {})
 
 
 CONSOLE = re.findall(r"```console\n(.*?)```", README, flags=re.DOTALL)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_two_commands_near_the_top() -> None:
@@ -68,8 +88,8 @@ def test_readme_curl_gets_a_token_from_the_demo_server(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
-def test_readme_configuration_file_loads(tmp_path: Path) -> None:
-    (block,) = re.findall(r"```toml\n(.*?)```", README, flags=re.DOTALL)
+def test_the_configuration_file_loads(tmp_path: Path) -> None:
+    (block,) = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "serve.md").read_text(), flags=re.DOTALL)
     path = tmp_path / "lwa.toml"
     path.write_text(block)
     config = load_config(path)
