@@ -167,6 +167,7 @@ class _RequestHandler(WSGIRequestHandler):
             self.request = context.wrap_socket(self.request, server_side=True)
             self.request.settimeout(None)
         super().setup()
+        self.rfile.close()  # socketserver's reader of the connection, replaced by one that keeps deadlines
         self._reader = _DeadlineReader(self.connection)
         self.rfile = io.BufferedReader(self._reader)
 
