@@ -271,7 +271,9 @@ class LwaApp:
             summary = BROWSER_PAGES.get(type(error))
             if summary is None or "text/html" not in request.headers.get("Accept", ""):
                 raise  # an API client gets the JSON error
-            return _Answer(400, _error_page(summary), [("Content-Type", "text/html;charset=UTF-8"), *JSON_HEADERS[1:]])
+            page = _Answer(400, _error_page(summary), [("Content-Type", "text/html;charset=UTF-8"), *JSON_HEADERS[1:]])
+            page.reason = error.reason
+            return page
         answer = _Answer(302, b"", [*self._headers(), ("Location", location)], None)
         answer.reason = reason
         return answer

@@ -299,6 +299,9 @@ def test_R20_a_browser_at_ap_oa_with_an_unknown_client(lwa_server: LwaServer) ->
     page = r.text
     for words in ("We're sorry!", "Error Summary", "400 Bad Request", "Unknown client_id"):
         assert words in page
+    reason = lwa_server.request_log[-1].reason
+    assert reason is not None
+    assert reason.startswith("client_id 'amzn1.application-oa2-client.nobody' is not registered")
     api = requests.get(lwa_server.url + "/ap/oa", params={"client_id": "nobody"}, allow_redirects=False, timeout=5)
     assert (api.status_code, api.json()["error"]) == (400, "invalid_client")  # not a browser: JSON
 
