@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-__all__ = ["AMAZON_HOSTS", "patch_amazon_hosts", "redirected"]
+__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "patch_amazon_hosts", "redirected"]
 
 AMAZON_HOSTS: Final = frozenset(
     {
@@ -26,6 +26,24 @@ AMAZON_HOSTS: Final = frozenset(
         "api.sandbox.amazon.com",
         "api.sandbox.amazon.co.uk",
         "api.sandbox.amazon.de",
+    }
+)
+
+#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in and
+#: Seller and Vendor Central hosts the browser flows use
+PROXY_HOSTS: Final = AMAZON_HOSTS | frozenset(
+    {
+        "www.amazon.com",
+        "www.amazon.co.uk",
+        "www.amazon.co.jp",
+        "www.amazon.de",
+        "sellercentral.amazon.com",
+        "sellercentral-europe.amazon.com",
+        "sellercentral.amazon.co.jp",
+        "vendorcentral.amazon.com",
+        "vendorcentral.amazon.co.uk",
+        "vendorcentral.amazon.de",
+        "vendorcentral.amazon.co.jp",
     }
 )
 

@@ -8,6 +8,7 @@ import ipaddress
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -98,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tls", action="store_true", help="serve HTTPS with a certificate made at start (needs trustme)"
     )
+    serve.add_argument(
+        "--proxy",
+        action="store_true",
+        help="also be an HTTP(S) proxy for Amazon's LWA hosts: CONNECT api.amazon.com:443 is served by the mock"
+        " over TLS from the server's own authority (needs trustme); other hosts are refused with 403",
+    )
+    serve.add_argument(
+        "--proxy-passthrough", action="store_true", help="with --proxy: tunnel other hosts untouched instead"
+    )
+    serve.add_argument("--ca-file", metavar="PATH", help="write the authority's PEM here too (with --tls or --proxy)")
+    serve.add_argument(
+        "--ca-cert", metavar="PEM", help="use this certificate authority (with --ca-key) for a stable trust"
+    )
+    serve.add_argument("--ca-key", metavar="PEM", help="the private key of --ca-cert")
     serve.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -199,6 +214,22 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
+def _authority(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
+    """The certificate authority --ca-cert and --ca-key name, checked."""
+    if args.proxy_passthrough and not args.proxy:
+        raise ConfigError("--proxy-passthrough goes with --proxy")
+    if (args.ca_cert is None) != (args.ca_key is None):
+        raise ConfigError("--ca-cert and --ca-key go together")
+    if (args.ca_cert or args.ca_file) and not (args.tls or args.proxy):
+        raise ConfigError("--ca-cert, --ca-key and --ca-file go with --tls or --proxy")
+    if args.ca_cert is None:
+        return None
+    try:
+        return Path(args.ca_cert).read_bytes(), Path(args.ca_key).read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read {error.filename}: {error.strerror}") from None
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -209,7 +240,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def _banner(
-    out: TextIO, url: str, clients: list[Any], issued: list[dict[str, Any]], bundle: Path | None, admin: str
+    out: TextIO,
+    url: str,
+    clients: list[Any],
+    issued: list[dict[str, Any]],
+    bundle: Path | None,
+    admin: str,
+    proxy: bool = False,
 ) -> None:
     print(f"Serving Login With Amazon mock on {url}", file=out)
     for client in clients:
@@ -220,6 +257,8 @@ def _banner(
         print(f"refresh_token: {spec['token']} (client {spec['client_id']})", file=out)
     if bundle is not None:
         print(f"CA bundle:     {bundle}", file=out)
+    if proxy:
+        print(f"Proxy:         HTTPS_PROXY={url} (Amazon's LWA hosts; trust the CA bundle)", file=out)
     first = clients[0]
     if first.scopes and "client_credentials" in first.grants:
         form = (
@@ -260,10 +299,19 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 keep_alive=True,
                 request_timeout=args.request_timeout,
                 max_connections=args.max_connections,
+                proxy=args.proxy,
+                proxy_passthrough=args.proxy_passthrough,
+                certificate_authority=_authority(args),
             )
-        except RuntimeError as error:  # --tls without trustme
+        except (RuntimeError, ValueError) as error:  # --tls or --proxy without trustme; a bad --ca-cert
             raise ConfigError(str(error)) from None
         bundle = Path(server.ca_bundle) if server.ca_bundle else None
+        if bundle is not None and args.ca_file:
+            try:
+                shutil.copyfile(bundle, args.ca_file)
+            except OSError as error:
+                raise ConfigError(f"cannot write --ca-file {args.ca_file}: {error.strerror}") from None
+            bundle = Path(args.ca_file)
         issued: list[dict[str, Any]] = []
 
         def setup() -> None:
@@ -293,7 +341,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             admin = f"{server.url}/_lwa/ (send 'Authorization: Bearer <the --admin-token>'; GET it for the endpoints)"
         else:
             admin = f"{server.url}/_lwa/ (GET it for the endpoints)"
-        _banner(sys.stdout, server.url, clients, issued, bundle, admin)
+        _banner(sys.stdout, server.url, clients, issued, bundle, admin, args.proxy)
         if args.ready_file:
             ready = {
                 "url": server.url,
@@ -301,6 +349,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 "token_url": server.token_url,
                 "admin_url": server.url + "/_lwa/",
                 "ca_bundle": str(bundle) if bundle else None,
+                "proxy_url": server.url if args.proxy else None,
                 "clients": [
                     {"client_id": c.client_id, "client_secret": c.client_secret, "scopes": list(c.scopes)}
                     for c in clients

@@ -198,6 +198,17 @@ def missing_parameter(name: str, reason: str | None = None) -> LwaError:
     return LwaError(400, "invalid_request", description, reason=reason or f"the request has no (or an empty) {name}")
 
 
+def forbidden_host(host: str, reason: str | None = None) -> LwaError:
+    """The proxy's answer for a host it does not serve (the mock's own: Amazon has no such answer)."""
+    return LwaError(
+        403,
+        "forbidden_host",
+        f"pytest-lwa's proxy serves Amazon's LWA hosts only, not {host}; start it with --proxy-passthrough"
+        " (LwaServer(proxy_passthrough=True)) to tunnel other hosts untouched",
+        reason=reason,
+    )
+
+
 def scope_not_permitted(scope: str, reason: str | None = None) -> LwaError:
     """``invalid_scope`` from ``POST /auth/o2/create/codepair`` for a scope the client may not use (R11)."""
     return LwaError(400, "invalid_scope", f"Client does not have permission to use scope : {scope}", reason=reason)

@@ -167,6 +167,30 @@ def lwa_https_session_server(lwa_https_server_listen_address: tuple[str, int]) -
         yield server
 
 
+@pytest.fixture(scope="session")
+def lwa_proxy_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[LwaServer]:
+    """The session's proxy for Amazon's LWA hosts, with a certificate authority made for this session."""
+    from .server import LwaServer
+
+    try:
+        server = LwaServer(lwa_server_listen_address[0], 0, proxy=True)
+    except RuntimeError as error:  # no trustme; failed outside this block, so the report says it once
+        missing = str(error)
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(f"lwa_proxy: {missing}", pytrace=False)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def lwa_proxy(request: pytest.FixtureRequest, lwa_proxy_session_server: LwaServer) -> Iterator[LwaServer]:
+    """``lwa_server`` that is also a proxy for Amazon's LWA hosts: give a process ``lwa_proxy.proxy_env``
+    (``HTTPS_PROXY``, ``NO_PROXY``, the CA variables) and its requests to ``https://api.amazon.com`` reach it."""
+    yield from _for_this_test(request, lwa_proxy_session_server)
+
+
 @pytest.fixture
 def lwa_server(request: pytest.FixtureRequest, lwa_session_server: LwaServer) -> Iterator[LwaServer]:
     """A fake Login With Amazon server, empty and with default settings for this test."""

@@ -8,6 +8,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+from .amazon_hosts import PROXY_HOSTS
 
 __all__ = ["REDACTED", "RecordedRequest"]
 
@@ -56,6 +59,11 @@ class RecordedRequest:
     reason: str | None = None
 
     @property
+    def host(self) -> str:
+        """The ``Host`` the request named, without a port (``api.amazon.com`` through the proxy)."""
+        return urlsplit("//" + self.headers.get("Host", "")).hostname or ""
+
+    @property
     def grant_type(self) -> str | None:
         return self.params.get("grant_type")
 
@@ -85,7 +93,8 @@ class RecordedRequest:
             answer += f" {self.answer['error']}"
         fault = f" (fault: {self.fault})" if self.fault else ""
         reason = f": {self.reason}" if self.reason else ""
-        return f"{self.method} {self.path} {fields}{auth} -> {answer}{fault}{reason}".replace("  ", " ")
+        where = self.host + self.path if self.host in PROXY_HOSTS else self.path  # through the proxy
+        return f"{self.method} {where} {fields}{auth} -> {answer}{fault}{reason}".replace("  ", " ")
 
     def __str__(self) -> str:
         return self.describe()

@@ -8,6 +8,7 @@ import functools
 import io
 import logging
 import queue
+import selectors
 import shutil
 import socket
 import ssl
@@ -16,9 +17,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Final, cast
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -28,11 +31,12 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 from . import errors
+from .amazon_hosts import PROXY_HOSTS
 from .app import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES, LwaApp
 from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
-from .recording import RecordedRequest, criteria_of, mismatches, redact_text
+from .recording import RecordedRequest, access_log, criteria_of, mismatches, redact_text
 from .tls import make_certificates
 
 __all__ = ["LwaServer"]
@@ -53,6 +57,8 @@ KEEP_ALIVE_SECONDS: Final = 5.0
 DRAIN_IDLE_SECONDS: Final = 0.5
 #: bytes of an unread body read on (at most) before a connection is closed
 LINGER_BYTES: Final = 16 * 1024 * 1024
+#: seconds a passed-through tunnel may carry nothing either way before it is closed
+TUNNEL_IDLE_SECONDS: Final = 60.0
 
 
 class _Connections:
@@ -162,7 +168,7 @@ class _RequestHandler(WSGIRequestHandler):
         # TLS is set up here, in the connection's own thread, so a client that stalls in the handshake
         # does not hold up the accept loop (werkzeug would do the handshake there).
         context = self.server.ssl_context
-        if context is not None:
+        if context is not None and not isinstance(self.request, ssl.SSLSocket):  # (a tunnel's is wrapped)
             self.request.settimeout(self.server.request_timeout)
             self.request = context.wrap_socket(self.request, server_side=True)
             self.request.settimeout(None)
@@ -213,6 +219,8 @@ class _RequestHandler(WSGIRequestHandler):
 
     def run_wsgi(self) -> None:
         self._in_app = True
+        if self.server.proxy is not None and self._proxied():
+            return
         self.environ = environ = self.make_environ()
         lengths = self.headers.get_all("Content-Length") or []
         framed = "Transfer-Encoding" not in self.headers and len(lengths) <= 1
@@ -250,6 +258,57 @@ class _RequestHandler(WSGIRequestHandler):
         self.wfile.flush()
         if not keep_alive:
             self._linger()
+
+    def _proxied(self) -> bool:
+        """A proxy's request (``CONNECT host:port``, or an absolute URL for a host not served), handled here;
+        False for a request the app answers (an absolute URL for an LWA host among them)."""
+        if self.command == "CONNECT":
+            host, _, port = self.path.rpartition(":")
+            self._connect(host.strip("[]").lower(), port)
+            return True
+        target = urlsplit(self.path)
+        host = (target.hostname or "").lower()
+        if target.scheme and host and host not in PROXY_HOSTS:
+            self._refuse_host(host, f"{self.command} {redact_text(self.path)}")
+            return True
+        return False
+
+    def _refuse_host(self, host: str, request: str) -> None:
+        error = errors.forbidden_host(host)
+        access_log.info("%s (proxy) -> 403 %s: %s is not an LWA host", request, error.error, host)
+        self._answer_error(error)
+
+    def _connect(self, host: str, port: str) -> None:
+        """Serve a tunnel: the mock over TLS for an LWA host, the bytes untouched for another host when the
+        proxy passes them through, else a 403."""
+        proxy = self.server.proxy
+        assert proxy is not None
+        self.close_connection = True
+        if host in PROXY_HOSTS:
+            self.send_response(200, "Connection Established")
+            self.end_headers()
+            self.connection.settimeout(self.server.request_timeout)  # the handshake's limit
+            try:
+                tunnel = proxy.context.wrap_socket(self.connection, server_side=True)
+            except OSError:  # the client does not trust the authority, or went away
+                logger.info("pytest-lwa: the TLS handshake for %s through the proxy failed", host, exc_info=True)
+                return
+            tunnel.settimeout(None)
+            _RequestHandler(tunnel, self.client_address, self.server)  # serves the tunnel's requests, then closes
+            return
+        if not proxy.passthrough:
+            self._refuse_host(host, f"CONNECT {host}:{port}")
+            return
+        access_log.info("CONNECT %s:%s (proxy) -> passed through", host, port)
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=self.server.request_timeout)
+        except (OSError, ValueError) as error:
+            self._answer_error(LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot reach {host}:{port}: {error}"))
+            return
+        with upstream:
+            self.send_response(200, "Connection Established")
+            self.end_headers()
+            _pipe(self.connection, upstream, TUNNEL_IDLE_SECONDS)
 
     def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
         """The app's whole answer: status, headers and body (LWA answers are small)."""
@@ -345,6 +404,29 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+def _pipe(one: socket.socket, other: socket.socket, idle: float) -> None:
+    """Copy bytes both ways until either side closes, or neither sends anything for ``idle`` seconds."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(one, selectors.EVENT_READ, other)
+        selector.register(other, selectors.EVENT_READ, one)
+        one.settimeout(idle)
+        other.settimeout(idle)
+        with contextlib.suppress(OSError):
+            while events := selector.select(idle):
+                for key, _ in events:
+                    data = cast(socket.socket, key.fileobj).recv(65536)
+                    if not data:
+                        return
+                    cast(socket.socket, key.data).sendall(data)
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    #: the server side of TLS for every host in PROXY_HOSTS
+    context: ssl.SSLContext
+    passthrough: bool
+
+
 class _Workers:
     """Threads that serve one connection at a time and then wait for the next.
 
@@ -423,6 +505,7 @@ class _Server(ThreadedWSGIServer):
         self.connections = _Connections()
         self.keep_alive = False
         self.request_timeout = REQUEST_TIMEOUT
+        self.proxy: _Proxy | None = None
         self.workers = _Workers()  # before werkzeug's __init__, which may call server_close()
         super().__init__(*args, **kwargs)
 
@@ -502,6 +585,9 @@ class LwaServer(Authority):
         keep_alive: bool = False,
         request_timeout: float = REQUEST_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        proxy: bool = False,
+        proxy_passthrough: bool = False,
+        certificate_authority: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.app = LwaApp(self, log_size)  # before the authority's first reset, which resets the app too
         #: what the port serves; wrap it (as the standalone server's admin API does) to add routes
@@ -509,20 +595,26 @@ class LwaServer(Authority):
         super().__init__(Settings(expires_in=expires_in, json_body=json_body, body_style=body_style), tick=tick)
         self.host = host
         self._port = port
-        #: with ``tls=True``: the PEM file of the authority that signed the server's certificate
+        #: with ``tls=True`` or ``proxy=True``: the PEM file of the authority that signed the server's certificate
         self.ca_bundle: str | None = None
-        #: with ``tls=True``: a client SSL context that trusts the server (e.g. ``httpx.Client(verify=...)``)
+        #: with ``tls=True`` or ``proxy=True``: a client SSL context that trusts the server
         self.ssl_context: ssl.SSLContext | None = None
         self._server_context: ssl.SSLContext | None = None
+        self._proxy: _Proxy | None = None
         #: removes the folder of the CA bundle: at exit, when collected, or at the end of a ``with`` block
         self._forget_certificates: Callable[[], Any] = lambda: None
-        if tls:
+        if proxy_passthrough and not proxy:
+            raise ValueError("proxy_passthrough=True needs proxy=True")
+        if tls or proxy:
             directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-tls-"))
             self._forget_certificates = weakref.finalize(self, shutil.rmtree, directory, True)
-            certificates = make_certificates([host], directory)
-            self._server_context = certificates.server_context
+            names = [host, *(sorted(PROXY_HOSTS) if proxy else ())]
+            certificates = make_certificates(names, directory, certificate_authority)
+            self._server_context = certificates.server_context if tls else None
             self.ssl_context = certificates.client_context
             self.ca_bundle = str(certificates.ca_bundle)
+            if proxy:
+                self._proxy = _Proxy(certificates.server_context, proxy_passthrough)
         # Connections stay open between requests only when asked (see _RequestHandler): a client that
         # never closes its session would otherwise leave a socket open, which -W error reports.
         self._keep_alive = keep_alive
@@ -556,6 +648,26 @@ class LwaServer(Authority):
         return f"{scheme}://{host}:{self.port}"
 
     @property
+    def proxy_url(self) -> str:
+        """With ``proxy=True``: the URL to give clients as their proxy (``HTTPS_PROXY``)."""
+        if self._proxy is None:
+            raise RuntimeError("this server is no proxy: construct it with LwaServer(proxy=True)")
+        return self.url
+
+    @property
+    def proxy_env(self) -> dict[str, str]:
+        """With ``proxy=True``: the environment that makes a process's clients use the proxy and trust its
+        authority (``HTTPS_PROXY``, ``NO_PROXY`` for loopback, the CA variables of OpenSSL, requests, curl
+        and Node.js), to pass to a service under test started from a test."""
+        url, bundle = self.proxy_url, str(self.ca_bundle)
+        loopback = "127.0.0.1,localhost,::1"
+        env = {"HTTPS_PROXY": url, "HTTP_PROXY": url, "NO_PROXY": loopback}
+        env.update({name.lower(): value for name, value in env.items()})
+        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
+            env[name] = bundle
+        return env
+
+    @property
     def token_url(self) -> str:
         """``url + "/auth/o2/token"``."""
         return self.url + "/auth/o2/token"
@@ -582,6 +694,7 @@ class LwaServer(Authority):
             sock.close()  # the server works on its own duplicate of the socket
         server.ssl_context = self._server_context  # each connection is wrapped in its own thread
         server.keep_alive = self._keep_alive
+        server.proxy = self._proxy
         server.request_timeout = self._request_timeout
         server.workers.limit = self._max_connections
         self._server = server

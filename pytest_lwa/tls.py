@@ -24,13 +24,22 @@ class Certificates:
     ca_bundle: Path
 
 
-def make_certificates(hosts: Iterable[str], directory: Path) -> Certificates:
-    """A new authority and a server certificate for ``hosts`` and the loopback names."""
+def make_certificates(
+    hosts: Iterable[str], directory: Path, authority_pem: tuple[bytes, bytes] | None = None
+) -> Certificates:
+    """A server certificate for ``hosts`` and the loopback names, from a new authority or the one given
+    as ``(certificate PEM, private key PEM)``."""
     try:
         import trustme
     except ImportError:
         raise RuntimeError("serving HTTPS needs the trustme package: pip install 'pytest-lwa[tls]'") from None
-    authority = trustme.CA()
+    if authority_pem is None:
+        authority = trustme.CA()
+    else:
+        try:
+            authority = trustme.CA.from_pem(*authority_pem)
+        except ValueError as error:
+            raise ValueError(f"the certificate authority given is not a PEM certificate and key: {error}") from None
     names = list(dict.fromkeys([*LOOPBACK_NAMES, *(h for h in hosts if h and h not in ("0.0.0.0", "::"))]))
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert(*names).configure_cert(server_context)

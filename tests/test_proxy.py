@@ -1,0 +1,330 @@
+"""The proxy mode: clients that hard-code https://api.amazon.com reach the mock with a proxy setting and a CA.
+
+Any process, any language: HTTPS_PROXY plus the authority's PEM is all it takes (curl, Python requests by
+environment alone); a host that is not Amazon's LWA is refused, or tunnelled untouched when asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from helpers import wait_for
+
+from pytest_lwa import Client, LwaServer
+from pytest_lwa.cli import main
+
+pytest.importorskip("trustme", reason="the proxy terminates TLS with trustme's certificates (the tls extra)")
+
+APPSTORE = "appstore::apps:readwrite"
+FORBIDDEN = (
+    b'{"error_description":"pytest-lwa\'s proxy serves Amazon\'s LWA hosts only, not example.com; start it with'
+    b' --proxy-passthrough (LwaServer(proxy_passthrough=True)) to tunnel other hosts untouched",'
+    b'"error":"forbidden_host"}'
+)
+CURL = shutil.which("curl")
+
+
+def form(client: Client) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "scope": APPSTORE,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
+
+
+def child_env(server: LwaServer) -> dict[str, str]:
+    """This process's environment, without its own proxy or CA settings, plus the proxy's."""
+    ours = {name.upper() for name in server.proxy_env}
+    return {**{k: v for k, v in os.environ.items() if k.upper() not in ours}, **server.proxy_env}
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+def test_curl_gets_a_token_from_api_amazon_com_with_the_environment_alone(lwa_proxy: LwaServer) -> None:
+    client = lwa_proxy.add_client(scopes=[APPSTORE])
+    body = "&".join(f"{k}={v}" for k, v in form(client).items())
+    result = subprocess.run(
+        [str(CURL), "-s", "-d", body, "https://api.amazon.com/auth/o2/token"],
+        env=child_env(lwa_proxy),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["access_token"].startswith("Atc|")
+    (record,) = lwa_proxy.request_log
+    assert record.host == "api.amazon.com"
+    assert record.describe().startswith("POST api.amazon.com/auth/o2/token ")
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+def test_a_client_that_does_not_trust_the_authority_fails_cleanly(lwa_proxy: LwaServer) -> None:
+    env = {k: v for k, v in child_env(lwa_proxy).items() if k not in ("CURL_CA_BUNDLE", "SSL_CERT_FILE")}
+    result = subprocess.run(
+        [str(CURL), "-s", "https://api.amazon.com/auth/o2/tokeninfo"], env=env, capture_output=True, timeout=30
+    )
+    assert result.returncode == 60  # curl: the peer's certificate cannot be verified
+    assert lwa_proxy.request_log == []
+    client = lwa_proxy.add_client(scopes=[APPSTORE])
+    assert requests.post(lwa_proxy.token_url, data=form(client), timeout=5).status_code == 200  # still serving
+
+
+PYTHON_CLIENT = """
+import json, sys, requests
+form = json.loads(sys.argv[1])
+answer = requests.post("https://api.amazon.com/auth/o2/token", data=form, timeout=10)
+print(answer.status_code, answer.json()["token_type"], answer.json()["access_token"][:4])
+"""
+
+
+def test_python_requests_in_another_process_with_the_environment_alone(lwa_proxy: LwaServer) -> None:
+    client = lwa_proxy.add_client(scopes=[APPSTORE])
+    result = subprocess.run(
+        [sys.executable, "-c", PYTHON_CLIENT, json.dumps(form(client))],
+        env=child_env(lwa_proxy),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.split() == ["200", "bearer", "Atc|"], result.stderr
+
+
+def test_in_process_through_the_proxy_and_in_absolute_form(lwa_proxy: LwaServer) -> None:
+    client = lwa_proxy.add_client(scopes=[APPSTORE])
+    tls = requests.post(
+        "https://api.amazon.co.uk/auth/O2/token",
+        data=form(client),
+        proxies={"https": lwa_proxy.proxy_url},
+        verify=lwa_proxy.ca_bundle,
+        timeout=10,
+    )
+    assert tls.status_code == 200
+    plain = requests.post(
+        "http://api.amazon.com/auth/o2/token", data=form(client), proxies={"http": lwa_proxy.proxy_url}, timeout=10
+    )
+    assert plain.status_code == 200
+    assert [r.host for r in lwa_proxy.request_log] == ["api.amazon.co.uk", "api.amazon.com"]
+
+
+def test_another_host_is_refused_with_403(lwa_proxy: LwaServer) -> None:
+    r = requests.get("http://example.com/", proxies={"http": lwa_proxy.proxy_url}, timeout=10)
+    assert (r.status_code, r.content) == (403, FORBIDDEN)
+    with socket.create_connection(("127.0.0.1", lwa_proxy.port), timeout=10) as sock:
+        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 403 ")
+    assert answer.endswith(b"\r\n\r\n" + FORBIDDEN)
+    assert lwa_proxy.request_log == []  # nothing reached the mock
+
+
+@pytest.fixture
+def outside_host() -> Iterator[int]:
+    """A stand-in for a host on the internet: it sends back every byte it gets, reversed per chunk."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            while data := connection.recv(65536):
+                connection.sendall(data[::-1])
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_passthrough_tunnels_other_hosts_untouched(outside_host: int) -> None:
+    with (
+        LwaServer(proxy=True, proxy_passthrough=True) as proxy,
+        socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock,
+    ):
+        sock.sendall(f"CONNECT 127.0.0.1:{outside_host} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += sock.recv(1)
+        assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+        payload = bytes(range(256)) * 4
+        sock.sendall(payload)
+        echoed = b""
+        while len(echoed) < len(payload):
+            echoed += sock.recv(65536)
+        assert echoed == payload[::-1]  # the stand-in's answer, byte for byte
+
+
+def test_a_stalled_tls_handshake_in_a_tunnel_is_closed_within_the_limit() -> None:
+    with (
+        LwaServer(proxy=True, request_timeout=0.3) as proxy,
+        socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock,
+    ):
+        sock.sendall(b"CONNECT api.amazon.com:443 HTTP/1.1\r\nHost: api.amazon.com:443\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):  # the 200, then the close: no handshake came within 0.3 s
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 Connection Established")
+
+
+def test_proxy_env() -> None:
+    with LwaServer(proxy=True) as proxy:
+        env = proxy.proxy_env
+        assert env["HTTPS_PROXY"] == env["https_proxy"] == proxy.url
+        assert env["NO_PROXY"] == "127.0.0.1,localhost,::1"
+        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
+            assert env[name] == proxy.ca_bundle
+            assert Path(env[name]).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    with LwaServer() as plain, pytest.raises(RuntimeError, match=r"construct it with LwaServer\(proxy=True\)"):
+        plain.proxy_env  # noqa: B018
+    with pytest.raises(ValueError, match="proxy_passthrough=True needs proxy=True"):
+        LwaServer(proxy_passthrough=True)
+
+
+def test_serve_with_a_given_authority_and_ca_file(tmp_path: Path) -> None:
+    import trustme
+
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    authority.private_key_pem.write_to_path(str(tmp_path / "ca.key"))
+    ready = tmp_path / "ready.json"
+    command = [sys.executable, "-m", "pytest_lwa", "serve", "--port", "0", "--proxy", "--ready-file", str(ready),
+               "--ca-cert", str(tmp_path / "ca.pem"), "--ca-key", str(tmp_path / "ca.key"),
+               "--ca-file", str(tmp_path / "trust.pem"), "--log-level", "error"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = wait_for(ready, proc)
+        assert (info["proxy_url"], info["ca_bundle"]) == (info["url"], str(tmp_path / "trust.pem"))
+        assert (tmp_path / "trust.pem").read_bytes() == authority.cert_pem.bytes()
+        client = info["clients"][0]
+        answer = requests.post(
+            "https://api.amazon.com/auth/o2/token",
+            data={
+                "grant_type": "client_credentials",
+                "scope": APPSTORE,
+                **{k: client[k] for k in ("client_id", "client_secret")},
+            },
+            proxies={"https": info["proxy_url"]},
+            verify=str(tmp_path / "ca.pem"),  # the CI image's own authority, trusted before the server started
+            timeout=10,
+        )
+        assert answer.status_code == 200
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--proxy-passthrough"], "--proxy-passthrough goes with --proxy"),
+        (["--proxy", "--ca-cert", "x.pem"], "--ca-cert and --ca-key go together"),
+        (["--ca-file", "x.pem"], "--ca-cert, --ca-key and --ca-file go with --tls or --proxy"),
+        (["--proxy", "--ca-cert", "/nonexistent.pem", "--ca-key", "/nonexistent.key"],
+         "cannot read /nonexistent.pem: No such file or directory"),
+    ],
+)  # fmt: skip
+def test_bad_proxy_options_are_one_line(arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "0", *arguments]) == 2
+    assert capsys.readouterr().err == f"pytest-lwa: error: {message}\n"
+
+
+NODE_CLIENT = """
+const axios = require("axios");
+const [clientId, clientSecret] = process.argv.slice(2);
+const form = new URLSearchParams({grant_type: "client_credentials", scope: "appstore::apps:readwrite",
+                                  client_id: clientId, client_secret: clientSecret});
+axios.post("https://api.amazon.com/auth/o2/token", form)
+  .then(r => console.log(r.status, r.data.access_token.slice(0, 4)))
+  .catch(e => { console.log("failed", e.code || e.message); process.exit(1); });
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("npm") is None or shutil.which("node") is None, reason="Node.js and npm are not installed"
+)
+def test_a_node_axios_client_with_the_environment_alone(lwa_proxy: LwaServer, tmp_path: Path) -> None:
+    install = subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "axios@1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    (tmp_path / "client.js").write_text(NODE_CLIENT)
+    client = lwa_proxy.add_client(scopes=[APPSTORE])
+    env = child_env(lwa_proxy)
+    node = [str(shutil.which("node")), "client.js", client.client_id, client.client_secret]
+    ran = subprocess.run(node, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert ran.stdout.split() == ["200", "Atc|"], ran.stderr
+    untrusting = {k: v for k, v in env.items() if k != "NODE_EXTRA_CA_CERTS"}
+    ran = subprocess.run(node, cwd=tmp_path, env=untrusting, capture_output=True, text=True, timeout=60, check=False)
+    assert (ran.returncode, ran.stdout.split()) == (1, ["failed", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"])
+
+
+JAVA_CLIENT = """
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+
+public class TokenClient {
+    public static void main(String[] args) throws Exception {
+        String form = "grant_type=client_credentials&scope="
+            + URLEncoder.encode("appstore::apps:readwrite", StandardCharsets.UTF_8)
+            + "&client_id=" + URLEncoder.encode(args[0], StandardCharsets.UTF_8)
+            + "&client_secret=" + URLEncoder.encode(args[1], StandardCharsets.UTF_8);
+        HttpRequest request = HttpRequest.newBuilder(URI.create("https://api.amazon.com/auth/o2/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build();
+        try {
+            HttpResponse<String> response =
+                HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+            System.out.println(response.statusCode() + " " + response.body().substring(17, 21));
+        } catch (javax.net.ssl.SSLHandshakeException e) {
+            System.out.println("untrusted");
+            System.exit(1);
+        }
+    }
+}
+"""
+
+
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("java", "javac", "keytool")), reason="no JDK (java, javac, keytool)"
+)
+def test_a_java_httpclient_with_proxy_properties_and_a_trust_store(lwa_proxy: LwaServer, tmp_path: Path) -> None:
+    (tmp_path / "TokenClient.java").write_text(JAVA_CLIENT)
+    subprocess.run(["javac", "TokenClient.java"], cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    store = tmp_path / "trust.p12"
+    subprocess.run(
+        ["keytool", "-importcert", "-noprompt", "-alias", "lwa", "-file", str(lwa_proxy.ca_bundle), "-keystore",
+         str(store), "-storetype", "PKCS12", "-storepass", "changeit"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    client = lwa_proxy.add_client(scopes=[APPSTORE])
+    java = ["java", "-Dhttps.proxyHost=127.0.0.1", f"-Dhttps.proxyPort={lwa_proxy.port}", "-cp", str(tmp_path)]
+    trusting = [f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStorePassword=changeit"]
+    ran = subprocess.run([*java, *trusting, "TokenClient", client.client_id, client.client_secret],
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert ran.stdout.split() == ["200", "Atc|"], ran.stderr
+    ran = subprocess.run([*java, "TokenClient", client.client_id, client.client_secret],
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert (ran.returncode, ran.stdout.strip()) == (1, "untrusted")
