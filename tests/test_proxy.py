@@ -328,3 +328,27 @@ def test_a_java_httpclient_with_proxy_properties_and_a_trust_store(lwa_proxy: Lw
     ran = subprocess.run([*java, "TokenClient", client.client_id, client.client_secret],
                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert (ran.returncode, ran.stdout.strip()) == (1, "untrusted")
+
+
+def test_a_tunnel_keeps_its_connection_alive_when_the_server_does() -> None:
+    import http.client
+
+    with LwaServer(proxy=True, keep_alive=True) as proxy:
+        client = proxy.add_client(scopes=[APPSTORE])
+        assert proxy.ssl_context is not None
+        connection = http.client.HTTPSConnection("127.0.0.1", proxy.port, context=proxy.ssl_context, timeout=10)
+        connection.set_tunnel("api.amazon.com", 443)
+        try:
+            body = "&".join(f"{k}={v}" for k, v in form(client).items())
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            sockets = []
+            for _ in range(3):
+                connection.request("POST", "/auth/o2/token", body, headers)
+                answer = connection.getresponse()
+                assert (answer.status, answer.will_close) == (200, False)
+                answer.read()
+                sockets.append(connection.sock)
+            assert sockets[0] is sockets[1] is sockets[2]  # one tunnel, three requests
+            assert [r.host for r in proxy.request_log] == ["api.amazon.com"] * 3
+        finally:
+            connection.close()
