@@ -152,34 +152,29 @@ def lwa_https_server_listen_address(lwa_server_listen_address: tuple[str, int]) 
 @pytest.fixture(scope="session")
 def lwa_https_session_server(lwa_https_server_listen_address: tuple[str, int]) -> Iterator[LwaServer]:
     """The session's HTTPS server, with a certificate authority made for this session."""
-    from .server import LwaServer
-
-    host, port = lwa_https_server_listen_address
-    try:
-        server = LwaServer(host, port, tls=True)
-    except RuntimeError as error:  # no trustme; failed outside this block, so the report says it once
-        missing = str(error)
-    else:
-        missing = ""
-    if missing:
-        pytest.fail(f"lwa_https_server: {missing}", pytrace=False)
-    with server:
-        yield server
+    yield from _with_certificates("lwa_https_server", *lwa_https_server_listen_address, tls=True)
 
 
 @pytest.fixture(scope="session")
 def lwa_proxy_session_server(lwa_server_listen_address: tuple[str, int]) -> Iterator[LwaServer]:
     """The session's proxy for Amazon's LWA hosts, with a certificate authority made for this session."""
+    yield from _with_certificates("lwa_proxy", lwa_server_listen_address[0], 0, proxy=True)
+
+
+def _with_certificates(
+    fixture: str, host: str, port: int, *, tls: bool = False, proxy: bool = False
+) -> Iterator[LwaServer]:
+    """A running server that needs certificates, or the fixture's failure when trustme is missing."""
     from .server import LwaServer
 
     try:
-        server = LwaServer(lwa_server_listen_address[0], 0, proxy=True)
+        server = LwaServer(host, port, tls=tls, proxy=proxy)
     except RuntimeError as error:  # no trustme; failed outside this block, so the report says it once
         missing = str(error)
     else:
         missing = ""
     if missing:
-        pytest.fail(f"lwa_proxy: {missing}", pytrace=False)
+        pytest.fail(f"{fixture}: {missing}", pytrace=False)
     with server:
         yield server
 

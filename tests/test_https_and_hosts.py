@@ -185,3 +185,15 @@ def test_the_ca_bundle_goes_with_the_with_block() -> None:
         bundle = Path(server.ca_bundle)
         assert bundle.is_file()
     assert not bundle.parent.exists()
+
+
+@pytest.mark.parametrize("fixture", ["lwa_https_server", "lwa_proxy"])
+def test_without_trustme_the_fixture_says_so_once(pytester: pytest.Pytester, fixture: str) -> None:
+    pytester.makeconftest("import sys\nsys.modules['trustme'] = None  # as if it were not installed\n")
+    pytester.makepyfile(f"def test_x({fixture}):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    message = f"{fixture}: serving HTTPS needs the trustme package: pip install 'pytest-lwa[tls]'"
+    assert output.count(message) == 1, output
+    assert "During handling of the above exception" not in output
