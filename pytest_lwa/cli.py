@@ -166,19 +166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit:  # argparse has printed the usage and the problem
         return exit.code if isinstance(exit.code, int) else 2
     try:
-        return probe(args) if args.command == "probe" else serve(args)
+        return run_probe(args) if args.command == "probe" else serve(args)
     except ConfigError as error:
         print(f"pytest-lwa: error: {error}", file=sys.stderr)
         return 2
 
 
-def probe(args: argparse.Namespace) -> int:
+def run_probe(args: argparse.Namespace) -> int:
     """``pytest-lwa probe``; returns the exit status."""
-    from . import probe
+    from .probe import run
 
     settings = {"body_style": args.body_style} if args.body_style else {}
     try:
-        return probe.run(
+        return run(
             args.url,
             client_id=args.client_id,
             client_secret=args.client_secret,

@@ -61,7 +61,10 @@ class RecordedRequest:
     @property
     def host(self) -> str:
         """The ``Host`` the request named, without a port (``api.amazon.com`` through the proxy)."""
-        return urlsplit("//" + self.headers.get("Host", "")).hostname or ""
+        try:
+            return urlsplit("//" + self.headers.get("Host", "")).hostname or ""
+        except ValueError:  # a Host no URL could have ("[abc"): no host to show
+            return ""
 
     @property
     def grant_type(self) -> str | None:

@@ -262,3 +262,14 @@ def test_urlencoded_everything_is_parsed_exactly(lwa_server: LwaServer) -> None:
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     r = requests.post(lwa_server.token_url, data=body, headers=headers, timeout=5)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("host", ["[abc", "a:b:c", "", "api.amazon.com:99999999"])
+def test_any_host_header_is_answered_and_logged(served: Served, host: str, caplog: pytest.LogCaptureFixture) -> None:
+    form = {"grant_type": "client_credentials", "scope": APPSTORE}
+    with caplog.at_level("INFO", logger="pytest_lwa.access"):
+        r = requests.post(served.server.token_url, data=form, headers={"Host": host}, timeout=5)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")  # no client_id: Amazon's answer
+    assert served.server.app.errors == []
+    (line,) = [record.getMessage() for record in caplog.records]  # the access log line can be written
+    assert "/auth/o2/token grant_type=client_credentials" in line
