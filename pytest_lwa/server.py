@@ -219,9 +219,13 @@ class _RequestHandler(WSGIRequestHandler):
 
     def run_wsgi(self) -> None:
         self._in_app = True
-        if self.server.proxy is not None and self._proxied():
+        try:
+            if self.server.proxy is not None and self._proxied():
+                return
+            self.environ = environ = self.make_environ()
+        except ValueError:  # a request target no URL parser takes ("http://[abc/"): answered, not dropped
+            self._answer_error(errors.MALFORMED_REQUEST(), 400)
             return
-        self.environ = environ = self.make_environ()
         lengths = self.headers.get_all("Content-Length") or []
         framed = "Transfer-Encoding" not in self.headers and len(lengths) <= 1
         body: LimitedStream | None = None
@@ -290,8 +294,8 @@ class _RequestHandler(WSGIRequestHandler):
             self.connection.settimeout(self.server.request_timeout)  # the handshake's limit
             try:
                 tunnel = proxy.context.wrap_socket(self.connection, server_side=True)
-            except OSError:  # the client does not trust the authority, or went away
-                logger.info("pytest-lwa: the TLS handshake for %s through the proxy failed", host, exc_info=True)
+            except OSError as error:  # the client does not trust the authority, or went away
+                logger.info("pytest-lwa: the TLS handshake for %s through the proxy failed: %s", host, error)
                 return
             tunnel.settimeout(None)
             _RequestHandler(tunnel, self.client_address, self.server)  # serves the tunnel's requests, then closes

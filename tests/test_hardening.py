@@ -273,3 +273,17 @@ def test_any_host_header_is_answered_and_logged(served: Served, host: str, caplo
     assert served.server.app.errors == []
     (line,) = [record.getMessage() for record in caplog.records]  # the access log line can be written
     assert "/auth/o2/token grant_type=client_credentials" in line
+
+
+@pytest.mark.parametrize("proxy", [False, True], ids=["server", "proxy"])
+def test_a_request_target_no_url_parser_takes_is_answered(proxy: bool) -> None:
+    with (
+        LwaServer(proxy=proxy) if proxy else LwaServer() as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+    ):
+        sock.sendall(b"GET http://[abc/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b'\r\n\r\n{"error_description":"Malformed request","error":"invalid_request"}')
