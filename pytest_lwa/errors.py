@@ -55,8 +55,6 @@ class LwaError(Exception):
     status: int = 500
     error: str = "server_error"
     description: str = ""
-    #: the ``X-Amzn-Errortype`` header's value; ``None`` derives it from ``error`` (see :attr:`error_type`)
-    errortype: str | None = None
 
     #: why the mock answered so, in plain words, for the request log and the test report (never sent)
     reason: str | None = None
@@ -100,10 +98,7 @@ class LwaError(Exception):
         ``InternalFailure:…`` for a server fault (R23). For the other codes the header follows the same
         pattern, ``OA2<Code>Exception:http://internal.amazon.com/coral/com.amazon.panda/`` [choice].
         """
-        if self.errortype is not None:
-            return self.errortype
-        name = "".join(part[:1].upper() + part[1:] for part in self.error.split("_"))
-        return f"OA2{name}Exception:{_PANDA}"
+        return f"OA2{_camel(self.error)}Exception:{_PANDA}"
 
     def body(self, style: BodyStyle = "classic", request_id: str | None = None) -> bytes:
         """The exact response body in ``style``; ``request_id`` is used by the modern style."""
@@ -117,10 +112,14 @@ class LwaError(Exception):
         return compact_json(fields)
 
 
+def _camel(code: str) -> str:
+    """``invalid_grant`` as ``InvalidGrant`` (``InvalidValue`` stays as it is)."""
+    return "".join(part[:1].upper() + part[1:] for part in code.split("_"))
+
+
 def _kind(status: int, error: str, description: str) -> type[LwaError]:
     """A catalogue entry: raising it raises a new :class:`LwaError` with these fields."""
-    name = "".join(part.title() for part in error.split("_")) + "Error"
-    return type(name, (LwaError,), {"status": status, "error": error, "description": description})
+    return type(f"{_camel(error)}Error", (LwaError,), {"status": status, "error": error, "description": description})
 
 
 class _ServerFault(LwaError):
@@ -129,7 +128,10 @@ class _ServerFault(LwaError):
     status = 500
     error = "server_error"
     description = "The authorization server encountered an unexpected condition"
-    errortype = "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"
+
+    @property
+    def error_type(self) -> str:
+        return "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"
 
     def body(self, style: BodyStyle = "classic", request_id: str | None = None) -> bytes:
         return b"{}"
@@ -217,6 +219,6 @@ def scope_not_permitted(scope: str, reason: str | None = None) -> LwaError:
 def catalogue() -> list[LwaError]:
     """Every error the mock can answer on its own (faults can add any other)."""
     kinds = dict.fromkeys(kind for kind in globals().values() if isinstance(kind, type) and issubclass(kind, LwaError))
-    fixed = [kind() for kind in kinds if kind not in (LwaError, _ServerFault) or kind is SERVER_ERROR]
+    fixed = [kind() for kind in kinds if kind is not LwaError]  # SERVER_ERROR is _ServerFault: listed once
     named = ("scope", "client_id", "access_token", "refresh_token", "code", "device_code", "user_code")
     return [*fixed, *map(missing_parameter, named), scope_not_permitted("profile")]

@@ -141,6 +141,13 @@ def basic(header: str) -> Callable[[LwaServer, Client], requests.Response]:
 
 
 CC = {"grant_type": "client_credentials", "scope": APPSTORE, "client_id": "{id}", "client_secret": "{secret}"}
+#: a refresh with the token a setup chose
+REFRESH_WITH = {
+    "grant_type": "refresh_token",
+    "refresh_token": "{token}",
+    "client_id": "{id}",
+    "client_secret": "{secret}",
+}
 NOT_REGISTERED = (
     f"client_id {NOBODY!r} is not registered (registered: {CI!r}); register it with add_client(), the lwa marker's"
     " clients=, or serve --client"
@@ -256,35 +263,17 @@ REJECTIONS: dict[str, Rejection] = {
         " issue_refresh_token() or a grant",
     ),
     "revoked refresh token": Rejection(
-        with_setup(
-            refresh("revoked"),
-            grant_type="refresh_token",
-            refresh_token="{token}",
-            client_id="{id}",
-            client_secret="{secret}",
-        ),
+        with_setup(refresh("revoked"), **REFRESH_WITH),
         400,
         "the refresh token was revoked (revoke(), or rotated away by a refresh with rotate_refresh_tokens)",
     ),
     "another client's refresh token": Rejection(
-        with_setup(
-            refresh("other"),
-            grant_type="refresh_token",
-            refresh_token="{token}",
-            client_id="{id}",
-            client_secret="{secret}",
-        ),
+        with_setup(refresh("other"), **REFRESH_WITH),
         400,
         f"the refresh token was issued to client 'amzn1.application-oa2-client.other', not {CI!r}",
     ),
     "an access token as refresh token": Rejection(
-        with_setup(
-            refresh("access"),
-            grant_type="refresh_token",
-            refresh_token="{token}",
-            client_id="{id}",
-            client_secret="{secret}",
-        ),
+        with_setup(refresh("access"), **REFRESH_WITH),
         400,
         "that is an access token (Atc|…), not a refresh token (Atzr|…)",
     ),
