@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .clock import ManualClock
     from .errors import LwaError
     from .faults import Fault
+    from .grants.selling_partner import SellingPartner, SellingPartnerApp
     from .recording import RecordedRequest
     from .server import LwaServer
     from .tokens import TokenClaims
@@ -39,6 +40,8 @@ __all__ = [
     "LwaServer",
     "ManualClock",
     "RecordedRequest",
+    "SellingPartner",
+    "SellingPartnerApp",
     "Settings",
     "TokenClaims",
     "TokenRejected",
@@ -58,6 +61,8 @@ _HOMES = {
     "ManualClock": "clock",
     "TokenRejected": "authority",
     "Fault": "faults",
+    "SellingPartner": "grants.selling_partner",
+    "SellingPartnerApp": "grants.selling_partner",
     "RecordedRequest": "recording",
     "TokenClaims": "tokens",
     "LwaError": "errors",

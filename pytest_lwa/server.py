@@ -32,12 +32,13 @@ if TYPE_CHECKING:
 
 from . import errors
 from .amazon_hosts import PROXY_HOSTS
-from .app import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES, LwaApp
+from .app import LwaApp
 from .authority import Authority, Settings
 from .errors import BodyStyle, LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Predicate
 from .recording import RecordedRequest, access_log, criteria_of, mismatches, redact_text
 from .tls import make_certificates
+from .wire import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES
 
 __all__ = ["LwaServer"]
 
@@ -149,7 +150,7 @@ class _RequestHandler(WSGIRequestHandler):
 
     Werkzeug's own handler closes every connection, because it cannot tell where an unread request
     body ends. This one knows: a body framed by ``Content-Length`` is read (or drained, up to
-    :data:`~pytest_lwa.app.MAX_BODY_BYTES`) before the connection serves the next request. Anything
+    :data:`~pytest_lwa.wire.MAX_BODY_BYTES`) before the connection serves the next request. Anything
     else (a chunked body, an invalid ``Content-Length``, HTTP/1.0 without ``keep-alive``) is answered
     with ``Connection: close``. A kept connection waits :data:`KEEP_ALIVE_SECONDS` for its next request;
     once its first byte has arrived, the whole request must arrive within the server's ``request_timeout``

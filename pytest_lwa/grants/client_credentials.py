@@ -1,0 +1,27 @@
+"""``grant_type=client_credentials``: a "grantless" token for the client itself, limited to its scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..model import refused_scopes, scope_reason
+from ..tokens import CLIENT_TOKEN
+from . import Grant
+
+if TYPE_CHECKING:
+    from ..authority import Authority
+    from ..model import Client
+
+
+class ClientCredentials(Grant):
+    required = ("scope",)
+
+    def answer(self, authority: Authority, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
+        scope = params["scope"]
+        refused = refused_scopes(scope, client.scopes)
+        if refused:
+            raise errors.INVALID_SCOPE(reason=scope_reason(refused, client))
+        token, expires_in = authority.access_token(CLIENT_TOKEN, client.client_id, scope)
+        return {"access_token": token, "scope": scope, "token_type": "bearer", "expires_in": expires_in}

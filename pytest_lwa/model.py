@@ -1,0 +1,253 @@
+"""The vocabulary of the authorization server: settings, clients, users, Amazon's formats, and the plain-words
+reasons a rejection records. Nothing here holds state; :class:`~pytest_lwa.authority.Authority` does."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import hmac
+import secrets
+import string
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import BODY_STYLES, BodyStyle
+
+#: Scopes a client-credentials ("grantless") token can carry, as Amazon documents them.
+CLIENT_CREDENTIALS_SCOPES: Final[tuple[str, ...]] = (
+    "appstore::apps:readwrite",
+    "adx_reporting::appstore:marketer",
+    "sellingpartnerapi::notifications",
+    "sellingpartnerapi::migration",
+    "sellingpartnerapi::client_credential:rotation",
+    "messaging:push",
+    "alexa:skill_messaging",
+    "alexa::proactive_events",
+    "alexa::datastore",
+    "creatorsapi::default",
+)
+
+#: Scopes a user consents to (authorization code and device flows).
+USER_SCOPES: Final[tuple[str, ...]] = (
+    "profile",
+    "profile:user_id",
+    "postal_code",
+    "alexa::ask:skills:readwrite",
+    "alexa::ask:models:readwrite",
+    "alexa:all",
+    "advertising::campaign_management",
+    "cpc_advertising:campaign_management",
+)
+
+ISSUER: Final = "https://www.amazon.com"
+CLIENT_ID_PREFIX: Final = "amzn1.application-oa2-client."
+CLIENT_SECRET_PREFIX: Final = "amzn1.oa2-cs.v1."
+APP_ID_PREFIX: Final = "amzn1.application."
+USER_ID_PREFIX: Final = "amzn1.account."
+
+
+def all_grants() -> tuple[str, ...]:
+    """Every grant type the server knows, in the order of :data:`pytest_lwa.grants.GRANTS`."""
+    from .grants import GRANT_TYPES
+
+    return GRANT_TYPES
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-server behaviour a test may change.
+
+    ``expires_in``
+        lifetime of access tokens in seconds (an integer, at least 1; default 3600).
+    ``json_body``
+        accept ``application/json`` token requests as Amazon's own SDKs send them (default ``True``);
+        ``False`` answers them like any other unsupported content type.
+    ``body_style``
+        ``"classic"`` two-key error bodies (default) or ``"modern"`` ones with ``error_index`` and
+        ``request_id``.
+    ``rotate_refresh_tokens``
+        ``False`` (default): a refresh hands back the same refresh token, as Amazon does. ``True``: each
+        refresh hands back a new one and the old one stops working.
+    ``enforce_poll_interval``
+        ``False`` (default): a device polling before approval gets ``authorization_pending`` however often
+        it polls, as Amazon's device SDK sees every 5 s (LWA-CONTRACT R8, R24). ``True``: a poll sooner than
+        the code pair's ``interval`` (30 s of the server's clock) after the last gets ``slow_down``.
+    ``interactive_consent``
+        ``False`` (default): ``/ap/oa`` and Seller Central's consent answer at once, as
+        :meth:`~pytest_lwa.authority.Authority.set_consent` decides. ``True``: they show a sign-in and consent
+        page (choose or type a user, see the app and its scopes, Allow or Cancel) for a browser to drive.
+    """
+
+    expires_in: int = 3600
+    json_body: bool = True
+    body_style: BodyStyle = "classic"
+    rotate_refresh_tokens: bool = False
+    enforce_poll_interval: bool = False
+    interactive_consent: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.expires_in, bool) or not isinstance(self.expires_in, int) or self.expires_in < 1:
+            raise ValueError(f"expires_in must be a whole number of seconds >= 1, got {self.expires_in!r}")
+        for name in ("json_body", "rotate_refresh_tokens", "enforce_poll_interval", "interactive_consent"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.body_style not in BODY_STYLES:
+            raise ValueError(f"body_style must be one of {', '.join(BODY_STYLES)}, got {self.body_style!r}")
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered LWA client (a security profile).
+
+    ``scopes`` are what it may ask for with client credentials (and, besides :data:`USER_SCOPES`, what a
+    user may consent to for it); ``grants`` the grant types it may use; ``redirect_uris`` its allowed
+    return URLs; ``previous_secrets`` older secrets that still work until retired.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...] = CLIENT_CREDENTIALS_SCOPES
+    grants: tuple[str, ...] = field(default_factory=all_grants)
+    redirect_uris: tuple[str, ...] = ()
+    previous_secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: secrets retired with ``retire_secret`` (kept only to say so when one is sent)
+    retired_secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def app_id(self) -> str:
+        """The ``amzn1.application.…`` id that tokeninfo reports for this client's tokens."""
+        return app_id_for(self.client_id)
+
+    def accepts_secret(self, secret: str) -> bool:
+        """Whether ``secret`` is this client's secret or a not yet retired previous one (constant time)."""
+        given = secret.encode("utf-8")
+        matches = [hmac.compare_digest(given, s.encode("utf-8")) for s in (self.client_secret, *self.previous_secrets)]
+        return any(matches)
+
+
+@dataclass(frozen=True)
+class User:
+    """An Amazon customer who can consent to a client."""
+
+    user_id: str
+    name: str = "Test Customer"
+    email: str = "customer@example.com"
+    postal_code: str = "98109"
+
+
+class TokenRejected(Exception):
+    """:meth:`Authority.verify` refused a token; ``reason`` says why in one word."""
+
+    def __init__(self, reason: Literal["missing", "invalid", "revoked", "expired", "insufficient_scope"], detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def app_id_for(client_id: str) -> str:
+    """The application id of a client: derived from its id, so a token alone names it."""
+    return APP_ID_PREFIX + hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:32]
+
+
+def pkce_challenge(verifier: str, method: str = "S256") -> str:
+    """The ``code_challenge`` for ``verifier`` (RFC 7636): ``S256`` or ``plain``."""
+    if method == "plain":
+        return verifier
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def words(value: Iterable[str], what: str) -> tuple[str, ...]:
+    """``value`` as a tuple of non-empty strings without spaces; a clear error otherwise."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} must be a list of strings, e.g. [{value!r}], not a single string")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str) or not item or item.split() != [item]:
+            raise ValueError(f"each of {what} must be a non-empty string without spaces, got {item!r}")
+    return items
+
+
+def credential(value: str | None, what: str) -> str | None:
+    """``value`` if it is ``None`` or a non-empty string without spaces; a clear error otherwise."""
+    if value is not None and (not isinstance(value, str) or not value or value.split() != [value]):
+        raise ValueError(f"{what} must be a non-empty string without spaces, got {value!r}")
+    return value
+
+
+def random_letters(length: int, alphabet: str = string.ascii_uppercase + string.digits) -> str:
+    # one call for randomness, not one per letter (a slight bias is of no matter in a mock)
+    return "".join(alphabet[byte % len(alphabet)] for byte in secrets.token_bytes(length))
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def add_query(uri: str, params: Mapping[str, str]) -> str:
+    """``uri`` with ``params`` appended to its query, keeping what it had."""
+    parts = urlsplit(uri)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *params.items()])
+    return urlunsplit(parts._replace(query=query))
+
+
+def refused_scopes(scope: str, *allowed: Collection[str]) -> list[str]:
+    """The scopes ``scope`` names that are in none of ``allowed`` (``[""]`` when it names none)."""
+    requested = scope.split()
+    return [s for s in requested if all(s not in pool for pool in allowed)] if requested else [""]
+
+
+# --- reasons: what a rejection records, in plain words --------------------------------------------
+
+
+def listed(items: Iterable[str], empty: str) -> str:
+    """Up to five items, quoted, and how many more."""
+    items = list(items)
+    shown = ", ".join(repr(item) for item in items[:5])
+    return (shown + (f" and {len(items) - 5} more" if len(items) > 5 else "")) if items else empty
+
+
+def not_granted(client: Client, grant: str) -> str:
+    return (
+        f"client {client.client_id!r} may not use {grant} (its grants: {listed(client.grants, 'none')});"
+        " add_client(grants=[...]) allows it"
+    )
+
+
+def wrong_secret(client: Client, secret: str) -> str:
+    if not secret:
+        return (
+            f"no client_secret was sent, and client {client.client_id!r} must send one here (only a device poll, a"
+            " PKCE code and a public client's refresh may leave it out)"
+        )
+    if secret in client.retired_secrets:
+        return f"the client_secret sent is one retire_secret() retired for client {client.client_id!r}"
+    return (
+        f"the client_secret sent is not client {client.client_id!r}'s secret (nor a previous one rotate_secret()"
+        " kept); use the client_secret add_client() returned"
+    )
+
+
+def scope_reason(refused: list[str], client: Client, *, user_scopes: bool = False) -> str:
+    if refused == [""]:
+        return "the scope is blank"
+    pool = [*client.scopes, *(USER_SCOPES if user_scopes else ())]
+    hints = []
+    for scope in refused:
+        close = difflib.get_close_matches(scope, [*pool, *CLIENT_CREDENTIALS_SCOPES, *USER_SCOPES], n=1, cutoff=0.8)
+        hints.append(f"{scope!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    user = ", nor a user scope" if user_scopes else ""
+    return (
+        f"scope {', '.join(hints)} is not registered for client {client.client_id!r}{user} (its scopes:"
+        f" {listed(client.scopes, 'none')}); add_client(scopes=[...]) registers scopes"
+    )
+
+
+def unknown_client(clients: Iterable[Client], client_id: str) -> str:
+    known = listed([c.client_id for c in clients], "none")
+    return (
+        f"client_id {client_id!r} is not registered (registered: {known}); register it with add_client(), the"
+        " lwa marker's clients=, or serve --client"
+    )

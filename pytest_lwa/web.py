@@ -1,0 +1,183 @@
+"""The browser's routes: ``/ap/oa`` and its consent page, and Seller Central's authorization workflow.
+
+With automatic consent (the default) every route answers at once with a redirect, as
+:meth:`~pytest_lwa.authority.Authority.set_consent` and
+:meth:`~pytest_lwa.authority.Authority.set_seller_consent` decide. With ``interactive_consent`` the same
+routes show a page (:mod:`pytest_lwa.pages`) whose form posts the decision back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote
+
+from . import errors, pages
+from .errors import LwaError
+from .grants import selling_partner
+from .grants.selling_partner import SellerCentralError, SellingPartner, Step
+from .model import User
+from .wire import HTML_HEADERS, Answer, LwaRequest
+
+if TYPE_CHECKING:
+    from .app import LwaApp
+
+StepRunner = Callable[[dict[str, str], "tuple[SellingPartner, bool] | None"], Step]
+#: where ``/ap/oa``'s consent page posts the decision
+DECISION_PATH: Final = "/ap/oa/consent"
+#: the form fields of a consent page (the rest of a form is the request it answers)
+_FIELDS: Final = ("lwa_account", "lwa_typed_account", "lwa_decision")
+#: what a browser sees at ``/ap/oa`` for an unknown client (R20) or an unregistered redirect URI (R21)
+BROWSER_PAGES: Final[dict[type[LwaError], str]] = {
+    errors.UNKNOWN_CLIENT_ID: "Unknown client_id",
+    errors.UNREGISTERED_REDIRECT_URI: "The redirect URI you provided has not been whitelisted for your application."
+    " Please add your redirect URI in the 'Allowed Return URLs' section under 'Web Settings' for your Security"
+    " Profile on Amazon Developer Portal.",
+}
+
+
+def _html(status: int, body: bytes, reason: str | None = None) -> Answer:
+    answer = Answer(status, body, list(HTML_HEADERS))
+    answer.reason = reason
+    return answer
+
+
+class Pages:
+    """The browser routes of one :class:`~pytest_lwa.app.LwaApp`."""
+
+    def __init__(self, app: LwaApp) -> None:
+        self.app = app
+        self.authority = app.authority
+
+    def _redirect(self, location: str, reason: str | None = None) -> Answer:
+        answer = Answer(302, b"", [*self.app.headers(), ("Location", location)], None)
+        answer.reason = reason
+        return answer
+
+    def _form(self, request: LwaRequest) -> tuple[dict[str, str], dict[str, str]]:
+        """The request's own parameters, and the consent page's fields."""
+        params = self.app.params(request)
+        return {k: v for k, v in params.items() if k not in _FIELDS}, {k: params.get(k, "") for k in _FIELDS}
+
+    # --- /ap/oa ---------------------------------------------------------------------------------
+
+    def authorize(self, request: LwaRequest) -> Answer:
+        """``GET /ap/oa``: a redirect, Amazon's error page (R20, R21), or the consent page."""
+        return self._authorize(request, self.app.params(request), None)
+
+    def decide(self, request: LwaRequest) -> Answer:
+        """``POST /ap/oa/consent``: the consent page's Allow or Cancel."""
+        params, fields = self._form(request)
+        typed = fields["lwa_typed_account"].strip()
+        try:
+            user = self._user(typed or fields["lwa_account"])
+        except ValueError as error:
+            return _html(400, pages.error_page(str(error)), f"the consent page named no usable user: {error}")
+        return self._authorize(request, params, (user, fields["lwa_decision"] == "allow"))
+
+    def _user(self, user_id: str) -> User:
+        if not user_id:
+            return self.authority.default_user
+        found = self.authority.find_user(user_id)
+        return found if found is not None else self.authority.add_user(user_id)  # a typed id signs up
+
+    def _authorize(self, request: LwaRequest, params: Mapping[str, str], consent: tuple[User, bool] | None) -> Answer:
+        try:
+            outcome = self.authority.authorize(params, consent)
+        except LwaError as error:
+            summary = BROWSER_PAGES.get(type(error))
+            if summary is None or "text/html" not in request.headers.get("Accept", ""):
+                raise  # an API client gets the JSON error
+            return _html(400, pages.error_page(summary), error.reason)
+        if outcome.location is not None:
+            return self._redirect(outcome.location, outcome.reason)
+        assert outcome.client is not None
+        body = pages.consent(
+            title="Amazon.com: consent",
+            heading=f"Sign in with Amazon to {outcome.client.client_id}",
+            action=DECISION_PATH,
+            carry=params,
+            accounts=[(u.user_id, f"{u.name} <{u.email}> ({u.user_id})") for u in self.authority.users],
+            access=outcome.scopes,
+        )
+        return _html(200, body)
+
+    # --- Seller Central ---------------------------------------------------------------------------
+
+    def _partner(self, partner_id: str) -> SellingPartner:
+        store = self.authority.selling_partners
+        if not partner_id:
+            return store.consent[0]
+        found = store.partners.get(partner_id)
+        return found if found is not None else store.add_partner(partner_id)  # a typed id signs up
+
+    def _seller_step(self, request: LwaRequest, decide: bool, run: StepRunner) -> Answer:
+        params, fields = self._form(request)
+        decision = None
+        try:
+            if decide:
+                typed = fields["lwa_typed_account"].strip()
+                decision = (self._partner(typed or fields["lwa_account"]), fields["lwa_decision"] == "allow")
+            step = run(params, decision)
+        except SellerCentralError as error:
+            return _html(error.status, pages.seller_central_error(error.message, error.code), error.reason)
+        except ValueError as error:  # a typed account id that cannot be one
+            return _html(
+                400, pages.seller_central_error(str(error), None), f"the consent page named no partner: {error}"
+            )
+        if step.location is not None:
+            return self._redirect(step.location)
+        assert step.app is not None
+        if step.declined:
+            who = step.partner.selling_partner_id if step.partner else "the selling partner"
+            return _html(200, pages.declined(step.app.name), f"{who} cancelled on Seller Central's consent page")
+        return _html(200, self._seller_page(request, step))
+
+    def _seller_page(self, request: LwaRequest, step: Step) -> bytes:
+        assert step.app is not None
+        partners = self.authority.selling_partners.partners.values()
+        central = "Vendor Central" if step.app.vendor else "Seller Central"
+        return pages.consent(
+            title=f"{central}: authorize {step.app.name}",
+            heading=f"Authorize {step.app.name}" if step.carry or step.partner else f"{step.app.name} in the Appstore",
+            action=request.path,
+            carry=step.carry,
+            accounts=[(p.selling_partner_id, f"{p.name} ({p.selling_partner_id})") for p in partners],
+            signed_in=step.partner.selling_partner_id if step.partner else None,
+            access=[f"Selling Partner API access to your {central} account data"] if step.carry else (),
+            allow="Confirm" if step.carry else "Authorize now",
+            cancel="Cancel" if step.carry else None,
+        )
+
+    def seller_consent(self, request: LwaRequest) -> Answer:
+        """``/apps/authorize/consent``: the website workflow's start (GET), and its consent page's form (POST)."""
+        base = request.host_url.rstrip("/")
+        return self._seller_step(
+            request,
+            request.method == "POST",
+            lambda params, decision: selling_partner.consent(self.authority, params, base, decision),
+        )
+
+    def seller_callback(self, request: LwaRequest, application_id: str) -> Answer:
+        """``/apps/authorize/confirm/<application_id>``: the Amazon callback URI."""
+        return self._seller_step(
+            request,
+            request.method == "POST",
+            lambda params, decision: selling_partner.callback(self.authority, application_id, params, decision),
+        )
+
+    def appstore(self, request: LwaRequest, application_id: str) -> Answer:
+        """``/selling-partner-appstore/dp/<application_id>``: the detail page's "Authorize now"."""
+        base = request.host_url.rstrip("/")
+        return self._seller_step(
+            request,
+            request.method == "POST",
+            lambda params, decision: selling_partner.appstore(
+                self.authority, application_id, base, decision[0] if decision else None
+            ),
+        )
+
+
+def appstore_path(application_id: str) -> str:
+    """The path of an application's Appstore detail page."""
+    return selling_partner.APPSTORE_PATH + quote(application_id, safe="")

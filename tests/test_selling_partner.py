@@ -1,0 +1,286 @@
+"""Seller Central's part of the SP-API authorization workflows, walked over HTTP as a browser walks them:
+every redirect followed by hand, the test playing the application's website in between."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from pytest_lwa import LwaServer, SellingPartnerApp
+
+LOGIN = "https://app.example/amazon/login"
+REDIRECT = "https://app.example/amazon/callback"
+HTML = "text/html;charset=UTF-8"
+
+
+def query(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def get(url: str, **params: str) -> requests.Response:
+    return requests.get(url, params=params, allow_redirects=False, timeout=5)
+
+
+@pytest.fixture
+def app(lwa_server: LwaServer) -> SellingPartnerApp:
+    return lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT, REDIRECT + "2"], published=True)
+
+
+def start(server: LwaServer, app: SellingPartnerApp, **extra: str) -> requests.Response:
+    return get(server.url + "/apps/authorize/consent", application_id=app.application_id, state="website-1", **extra)
+
+
+def to_login(server: LwaServer, app: SellingPartnerApp, **extra: str) -> dict[str, str]:
+    """Steps 3-5: the Authorize button, Seller Central's consent, the redirect to the log-in URI."""
+    r = start(server, app, **extra)
+    assert r.status_code == 302, r.text
+    location = r.headers["Location"]
+    assert location.startswith(LOGIN + "?")
+    return query(location)
+
+
+def exchange(server: LwaServer, app: SellingPartnerApp, code: str) -> requests.Response:
+    client = next(c for c in server.clients if c.client_id == app.client_id)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
+    return requests.post(server.token_url, data=form, timeout=5)
+
+
+def assert_page(r: requests.Response, status: int, *texts: str) -> None:
+    assert (r.status_code, r.headers["Content-Type"]) == (status, HTML), r.text
+    assert "Location" not in r.headers  # a failure never redirects
+    for text in texts:
+        assert text in r.text
+
+
+def test_website_workflow_ends_with_a_refresh_token_that_refreshes(
+    lwa_server: LwaServer, app: SellingPartnerApp
+) -> None:
+    partner = lwa_server.default_selling_partner
+    login = to_login(lwa_server, app)
+    assert list(login) == ["amazon_callback_uri", "amazon_state", "selling_partner_id"]
+    assert login["selling_partner_id"] == partner.selling_partner_id
+    assert login["amazon_callback_uri"] == f"{lwa_server.url}/apps/authorize/confirm/{app.application_id}"
+    # step 7: the app, having signed the seller in, sends them to the callback with its own state
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="app-2", redirect_uri=REDIRECT)
+    assert r.status_code == 302
+    back = r.headers["Location"]
+    assert back.startswith(REDIRECT + "?")
+    answer = query(back)
+    assert list(answer) == ["state", "selling_partner_id", "spapi_oauth_code"]
+    assert (answer["state"], answer["selling_partner_id"]) == ("app-2", partner.selling_partner_id)
+    # step 9: the code for a refresh token, which refreshes
+    tokens = exchange(lwa_server, app, answer["spapi_oauth_code"])
+    assert tokens.status_code == 200, tokens.text
+    body = tokens.json()
+    assert list(body) == ["access_token", "refresh_token", "token_type", "expires_in"]
+    assert body["refresh_token"].startswith("Atzr|")
+    assert body["access_token"].startswith("Atza|")
+    client = next(c for c in lwa_server.clients if c.client_id == app.client_id)
+    refreshed = requests.post(
+        lwa_server.token_url,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+        },
+        timeout=5,
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert lwa_server.verify(refreshed.json()["access_token"]).user_id == partner.selling_partner_id
+
+
+def test_without_redirect_uri_the_first_registered_one_is_used(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    login = to_login(lwa_server, app)
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
+    assert urlsplit(r.headers["Location"])._replace(query="").geturl() == REDIRECT
+
+
+def test_the_code_works_once_for_five_minutes(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    first = lwa_server.issue_spapi_code(app)
+    assert exchange(lwa_server, app, first).status_code == 200
+    again = exchange(lwa_server, app, first)
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+    late = lwa_server.issue_spapi_code(app)
+    lwa_server.clock.advance(300)
+    assert exchange(lwa_server, app, late).json()["error"] == "invalid_grant"
+
+
+def test_unknown_application(lwa_server: LwaServer) -> None:
+    r = get(lwa_server.url + "/apps/authorize/consent", application_id="amzn1.sp.solution.nope", state="s")
+    assert_page(r, 404, "This application is not available.")
+    assert "amzn1.sp.solution.nope" in (lwa_server.request_log[-1].reason or "")
+
+
+def test_a_draft_needs_version_beta_md1000(lwa_server: LwaServer) -> None:
+    draft = lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT])
+    assert draft.application_id.startswith("amzn1.sp.solution.")
+    assert not draft.published
+    assert_page(start(lwa_server, draft), 400, "MD1000")
+    login = to_login(lwa_server, draft, version="beta")
+    # the app must add version=beta to the callback too
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
+    assert_page(r, 400, "MD1000")
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s", version="beta")
+    assert r.status_code == 302
+    assert "spapi_oauth_code=" in r.headers["Location"]
+
+
+@pytest.mark.parametrize("tamper", ["missing", "unknown", "reused", "expired", "other app"])
+def test_amazon_state_must_be_the_one_given(lwa_server: LwaServer, app: SellingPartnerApp, tamper: str) -> None:
+    login = to_login(lwa_server, app)
+    state = {"missing": "", "unknown": "forged"}.get(tamper, login["amazon_state"])
+    callback = login["amazon_callback_uri"]
+    if tamper == "reused":
+        assert get(callback, amazon_state=state, state="s").status_code == 302
+    if tamper == "expired":
+        lwa_server.clock.advance(600)
+    if tamper == "other app":
+        other = lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT], published=True)
+        callback = callback.replace(app.application_id, other.application_id)
+    r = get(callback, amazon_state=state, state="s")
+    assert_page(r, 400, "The authorization request is invalid or has expired.")
+
+
+def test_unregistered_redirect_uri_md5101(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    login = to_login(lwa_server, app)
+    r = get(
+        login["amazon_callback_uri"],
+        amazon_state=login["amazon_state"],
+        state="s",
+        redirect_uri="https://evil.example/",
+    )
+    assert_page(r, 400, "MD5101", "does not match")
+    assert "https://evil.example/" in (lwa_server.request_log[-1].reason or "")
+
+
+def test_redirect_uri_with_a_fragment_md5110(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    login = to_login(lwa_server, app)
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s", redirect_uri=REDIRECT + "#x")
+    assert_page(r, 400, "MD5110")
+
+
+@pytest.mark.parametrize("where", ["authorization URI", "callback"])
+def test_state_is_required(lwa_server: LwaServer, app: SellingPartnerApp, where: str) -> None:
+    if where == "authorization URI":
+        r = get(lwa_server.url + "/apps/authorize/consent", application_id=app.application_id)
+    else:
+        login = to_login(lwa_server, app)
+        r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"])
+    assert_page(r, 400, "missing its state")
+
+
+def test_the_seller_declines(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    lwa_server.set_seller_consent(granted=False)
+    r = start(lwa_server, app)
+    assert_page(r, 200, f"You did not authorize {app.name}")
+    assert "cancelled" in (lwa_server.request_log[-1].reason or "")
+
+
+def test_another_selling_partner_signs_in(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    vendor = lwa_server.add_selling_partner("AVENDOR0000001", name="Vendor Inc")
+    lwa_server.set_seller_consent(vendor)
+    assert to_login(lwa_server, app)["selling_partner_id"] == "AVENDOR0000001"
+
+
+def test_appstore_workflow(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    r = get(f"{lwa_server.url}/selling-partner-appstore/dp/{app.application_id}")
+    assert r.status_code == 302
+    login = query(r.headers["Location"])
+    assert list(login) == ["amazon_callback_uri", "amazon_state", "selling_partner_id"]
+    # the seller consents at the callback, in this workflow
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="store", redirect_uri=REDIRECT)
+    answer = query(r.headers["Location"])
+    assert answer["state"] == "store"
+    assert exchange(lwa_server, app, answer["spapi_oauth_code"]).status_code == 200
+
+
+def test_appstore_workflow_declined_at_the_callback(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    login = query(get(f"{lwa_server.url}/selling-partner-appstore/dp/{app.application_id}").headers["Location"])
+    lwa_server.set_seller_consent(granted=False)
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
+    assert_page(r, 200, "You did not authorize")
+
+
+@pytest.mark.parametrize("kind", ["draft", "vendor"])
+def test_appstore_lists_published_seller_apps_only(lwa_server: LwaServer, kind: str) -> None:
+    app = lwa_server.add_sp_application(
+        login_uri=LOGIN, redirect_uris=[REDIRECT], published=kind == "vendor", vendor=kind == "vendor"
+    )
+    r = get(f"{lwa_server.url}/selling-partner-appstore/dp/{app.application_id}")
+    assert_page(r, 404, "not listed")
+
+
+def test_registration_errors(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    with pytest.raises(ValueError, match="absolute http"):
+        lwa_server.add_sp_application(login_uri="/login", redirect_uris=[REDIRECT])
+    with pytest.raises(ValueError, match="already registered"):
+        lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT], application_id=app.application_id)
+    with pytest.raises(KeyError, match="add_selling_partner"):
+        lwa_server.set_seller_consent("ANOBODY")
+    with pytest.raises(KeyError, match="add_sp_application"):
+        lwa_server.issue_spapi_code("amzn1.sp.solution.none")
+
+
+# --- interactive consent, driven by posting the page's form ------------------------------------
+
+
+def test_interactive_seller_consent(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    lwa_server.configure(interactive_consent=True)
+    page = start(lwa_server, app)
+    assert (page.status_code, page.headers["Content-Type"]) == (200, HTML)
+    assert f"Authorize {app.name}" in page.text
+    assert 'value="allow"' in page.text
+    assert 'value="cancel"' in page.text
+    form = {"application_id": app.application_id, "state": "website-1", "lwa_typed_account": "ATYPED00000001"}
+    r = requests.post(
+        lwa_server.url + "/apps/authorize/consent",
+        data={**form, "lwa_decision": "allow"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert r.status_code == 302
+    assert query(r.headers["Location"])["selling_partner_id"] == "ATYPED00000001"
+    r = requests.post(
+        lwa_server.url + "/apps/authorize/consent",
+        data={**form, "lwa_decision": "cancel"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert_page(r, 200, "You did not authorize")
+
+
+def test_interactive_authorize_page(lwa_server: LwaServer) -> None:
+    client = lwa_server.add_client(redirect_uris=[REDIRECT])
+    lwa_server.configure(interactive_consent=True)
+    params = {"client_id": client.client_id, "scope": "profile postal_code", "response_type": "code", "state": "x"}
+    page = get(lwa_server.url + "/ap/oa", **params)
+    assert (page.status_code, page.headers["Content-Type"]) == (200, HTML)
+    assert "<li>profile</li>" in page.text
+    assert "<li>postal_code</li>" in page.text
+    assert lwa_server.default_user.user_id in page.text
+    decide = lwa_server.url + "/ap/oa/consent"
+    r = requests.post(decide, data={**params, "lwa_typed_account": "amzn1.account.TYPED", "lwa_decision": "allow"},
+                      allow_redirects=False, timeout=5)  # fmt: skip
+    answer = query(r.headers["Location"])
+    assert (answer["state"], answer["scope"]) == ("x", "profile postal_code")
+    tokens = requests.post(
+        lwa_server.token_url,
+        data={"grant_type": "authorization_code", "code": answer["code"], "client_id": client.client_id,
+              "client_secret": client.client_secret},
+        timeout=5,
+    )  # fmt: skip
+    assert lwa_server.verify(tokens.json()["access_token"]).user_id == "amzn1.account.TYPED"
+    r = requests.post(decide, data={**params, "lwa_decision": "cancel"}, allow_redirects=False, timeout=5)
+    assert query(r.headers["Location"]) == {
+        "error": "access_denied",
+        "error_description": "Access not permitted.",
+        "state": "x",
+    }
