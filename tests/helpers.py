@@ -1,11 +1,15 @@
-"""What several test modules share: the exact error bodies and a wait for a server process's ready file."""
+"""What several test modules share: the exact error bodies, a wait for a server process's ready file, and the
+examples' modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 INVALID_CLIENT = b'{"error_description":"Client authentication failed","error":"invalid_client"}'
@@ -39,3 +43,17 @@ def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, limit: float
             raise AssertionError(f"server exited with {proc.returncode}: {proc.communicate()}")
         time.sleep(0.05)
     raise AssertionError(f"no ready file after {limit} s")
+
+
+def example(name: str) -> ModuleType:
+    """A module of the examples folder (a user's app there, say), imported by its path."""
+    path = Path(__file__).parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while it runs
+        spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,163 @@
+"""The browser half in a real browser: headless Chromium, driven by Selenium through ChromeDriver, walks the
+Selling Partner website workflow and the ``/ap/oa`` code + PKCE flow with interactive consent, against the
+Flask app of ``examples/sp_website.py``, Cancel included, and one page by keyboard alone.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); without them every test here
+is skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+import requests
+from helpers import example
+
+from pytest_lwa import LwaServer
+
+pytest.importorskip(
+    "flask", reason="the browser tests drive the Flask app of examples/sp_website.py: pip install flask"
+)
+webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install selenium")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+#: a closed network: no background requests, no first-run work
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Chromium and ChromeDriver on PATH (Debian: apt-get install chromium chromium-driver;"
+    " .ci/run installs them)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def website_module() -> ModuleType:
+    return example("sp_website")
+
+
+@pytest.fixture
+def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple[str, Any]]:
+    """The example app, registered with the mock as an SP-API application and an LWA client, and the mock
+    showing its sign-in and consent pages."""
+    amazon = website_module.Amazon(lwa_server.url, lwa_server.url, application_id="", client_id="", client_secret="")
+    with website_module.serve(website_module.create_app(amazon)) as url:
+        client = lwa_server.add_client(redirect_uris=[url + "/lwa/callback"])
+        app = lwa_server.add_sp_application(
+            client,
+            login_uri=url + "/amazon/login",
+            redirect_uris=[url + "/amazon/callback"],
+            name="Example seller tool",
+        )
+        amazon.application_id, amazon.client_id, amazon.client_secret = (
+            app.application_id,
+            client.client_id,
+            client.client_secret,
+        )
+        amazon.beta = True  # a draft application, tested with version=beta as Amazon asks
+        lwa_server.configure(interactive_consent=True)
+        yield url, amazon
+
+
+def heading(driver: Any) -> str:
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
+    return str(driver.find_element(By.TAG_NAME, "h1").text)
+
+
+def assert_labelled(driver: Any) -> None:
+    """Every visible control of the page has a label a screen reader announces."""
+    for control in driver.find_elements(By.CSS_SELECTOR, "select, input:not([type=hidden])"):
+        assert driver.find_elements(By.CSS_SELECTOR, f"label[for='{control.get_attribute('id')}']")
+
+
+def test_website_workflow(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
+    url, amazon = website
+    lwa_server.add_selling_partner("A2CHROMESELLER", name="Chrome Seller")
+    browser.get(url + "/")
+    browser.find_element(By.ID, "authorize").click()
+    assert heading(browser) == "Authorize Example seller tool"  # the mock's Seller Central consent page
+    assert_labelled(browser)
+    Select(browser.find_element(By.ID, "lwa-account")).select_by_value("A2CHROMESELLER")
+    browser.find_element(By.CSS_SELECTOR, "button[value=allow]").click()
+    assert heading(browser) == "Sign in to Example seller tool"  # the app's log-in URI
+    browser.find_element(By.ID, "sign-in").click()
+    assert heading(browser) == "Connected A2CHROMESELLER"  # the app's redirect URI handler
+    answer = requests.post(
+        lwa_server.token_url,
+        data={"grant_type": "refresh_token", "refresh_token": amazon.sellers["A2CHROMESELLER"],
+              "client_id": amazon.client_id, "client_secret": amazon.client_secret},
+        timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 200
+    assert lwa_server.verify(answer.json()["access_token"]).user_id == "A2CHROMESELLER"
+
+
+def test_website_workflow_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
+    url, amazon = website
+    browser.get(url + "/")
+    browser.find_element(By.ID, "authorize").click()
+    heading(browser)
+    browser.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
+    assert heading(browser) == "You did not authorize Example seller tool"
+    assert browser.current_url.startswith(lwa_server.url + "/apps/authorize/consent")  # no redirect
+    assert amazon.sellers == {}
+
+
+def test_login_with_amazon_code_and_pkce_by_keyboard(
+    browser: Any, lwa_server: LwaServer, website: tuple[str, Any]
+) -> None:
+    url, amazon = website
+    browser.get(url + "/lwa/login")
+    assert heading(browser).startswith("Sign in with Amazon to ")
+    assert [item.text for item in browser.find_elements(By.CSS_SELECTOR, "ul li")] == ["profile"]
+    assert_labelled(browser)
+    keys = webdriver.ActionChains(browser)
+    keys.send_keys(Keys.TAB, Keys.TAB, "amzn1.account.KEYBOARD", Keys.TAB).perform()  # the account list, the field
+    assert browser.switch_to.active_element.get_attribute("value") == "allow"
+    keys.send_keys(Keys.ENTER).perform()
+    assert heading(browser) == "Hello Test Customer"
+    assert list(amazon.customers) == ["amzn1.account.KEYBOARD"]
+    lwa_server.assert_token_requests(count=1, grant_type="authorization_code")
+
+
+def test_login_with_amazon_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
+    url, amazon = website
+    browser.get(url + "/lwa/login")
+    heading(browser)
+    browser.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
+    assert heading(browser) == "Not signed in: access_denied"
+    assert amazon.customers == {}
