@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import inspect
 import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from .errors import compact_json
+from .model import NotRegistered
 from .recording import RecordedRequest, access_log
 
 if TYPE_CHECKING:
@@ -28,15 +32,18 @@ __all__ = ["PREFIX", "AdminApp"]
 PREFIX: Final = "/_lwa/"
 MAX_ADMIN_BODY: Final = 1024 * 1024
 #: POST routes that create something, answered 201 (every other answer of the admin API is 200)
-CREATES: Final = frozenset({"clients", "users", "refresh-tokens", "authorization-codes", "faults"})
-#: answered without the admin token, and when the admin API is off: it says only that the server is up
-OPEN_ROUTES: Final = frozenset({("GET", "health")})
+CREATES: Final = frozenset(
+    {"clients", "users", "refresh-tokens", "authorization-codes", "faults", "sp-applications", "selling-partners",
+     "spapi-codes"}
+)  # fmt: skip
 
 
 class AdminError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
+    """An admin request that cannot be answered: its status, error code, message and allowed methods."""
+
+    def __init__(self, status: int, error: str, message: str, allowed: list[str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+        self.status, self.error, self.message, self.allowed = status, error, message, allowed
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -67,6 +74,25 @@ def record_json(record: RecordedRequest) -> dict[str, Any]:
     return data
 
 
+def _fields(function: Callable[..., Any], body: dict[str, Any]) -> Any:
+    """``function(**body)``, with an admin error naming any unknown or missing field."""
+    parameters = inspect.signature(function).parameters
+    named = [name for name, p in parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(body) - set(named))
+    if unknown:
+        raise AdminError(400, "bad_request", f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(named)}")
+    for name in named:
+        if parameters[name].default is inspect.Parameter.empty and name not in body:
+            raise AdminError(400, "bad_request", f"missing field {name!r}")
+    return function(**body)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 class AdminApp:
     """Serves ``/_lwa/…`` and passes every other request to ``app``."""
 
@@ -80,73 +106,92 @@ class AdminApp:
         on_reset: Callable[[], None],
     ) -> None:
         self.app, self.server, self.token, self.enabled, self.on_reset = app, server, token, enabled, on_reset
-        self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+        authority = server.authority
+        handlers: dict[tuple[str, str], Callable[..., Any]] = {
+            ("GET", ""): lambda body: {"endpoints": self.endpoints()},
             ("GET", "health"): lambda body: {"status": "ok", "url": server.url},
             ("POST", "reset"): self._reset,
-            ("GET", "clients"): lambda body: {"clients": [_client_json(c) for c in server.clients]},
+            ("GET", "clients"): lambda body: {"clients": [_client_json(c) for c in authority.clients]},
             ("POST", "clients"): self._add_client,
-            ("GET", "users"): lambda body: {"users": [dataclasses.asdict(u) for u in server.users]},
-            ("POST", "users"): lambda body: dataclasses.asdict(server.add_user(**body)),
+            ("DELETE", "clients/<path:client_id>"): self._remove_client,
+            ("GET", "users"): lambda body: {"users": [dataclasses.asdict(u) for u in authority.users]},
+            ("POST", "users"): lambda body: dataclasses.asdict(_fields(authority.add_user, body)),
+            ("POST", "consent"): self._consent,
             ("POST", "refresh-tokens"): self._refresh_token,
             ("POST", "authorization-codes"): self._code,
             ("POST", "devices/approve"): self._approve,
             ("POST", "devices/deny"): self._deny,
             ("POST", "revoke"): self._revoke,
-            ("GET", "clock"): lambda body: {"now": server.clock.now()},
-            ("POST", "clock/advance"): lambda body: {"now": server.clock.advance(body["seconds"])},
+            ("GET", "sp-applications"): lambda body: {
+                "sp_applications": [dataclasses.asdict(a) for a in authority.selling_partners.apps.values()]
+            },
+            ("POST", "sp-applications"): lambda body: dataclasses.asdict(_fields(authority.add_sp_application, body)),
+            ("GET", "selling-partners"): lambda body: {
+                "selling_partners": [dataclasses.asdict(p) for p in authority.selling_partners.partners.values()]
+            },
+            ("POST", "selling-partners"): lambda body: dataclasses.asdict(_fields(authority.add_selling_partner, body)),
+            ("POST", "seller-consent"): self._seller_consent,
+            ("POST", "spapi-codes"): self._spapi_code,
+            ("GET", "clock"): lambda body: {"now": authority.clock.now()},
+            ("POST", "clock/advance"): lambda body: {"now": authority.clock.advance(body["seconds"])},
             ("POST", "clock/set"): lambda body: self._set_clock(body["now"]),
-            ("POST", "settings"): lambda body: dataclasses.asdict(server.configure(**body)),
-            ("GET", "settings"): lambda body: dataclasses.asdict(server.settings),
+            ("POST", "settings"): lambda body: dataclasses.asdict(authority.configure(**body)),
+            ("GET", "settings"): lambda body: dataclasses.asdict(authority.settings),
             ("GET", "faults"): lambda body: {"faults": [f.describe() for f in server.pending_faults]},
             ("POST", "faults"): self._fault,
             ("DELETE", "faults"): self._clear_faults,
             ("GET", "requests"): lambda body: {"requests": [record_json(r) for r in server.request_log]},
             ("DELETE", "requests"): self._clear_requests,
         }
+        self.handlers = {f"{method} {route}": handler for (method, route), handler in handlers.items()}
+        self.routes = Map(
+            [Rule(PREFIX + route, endpoint=f"{method} {route}", methods=[method]) for method, route in handlers],
+            merge_slashes=False,
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(PREFIX):
             return self.app(environ, start_response)
         try:
-            response = self._handle(Request(environ), path[len(PREFIX) :].strip("/"))
+            response = self._handle(Request(environ))
         except AdminError as error:
             response = _json({"error": error.error, "message": error.message}, error.status)
+            if error.allowed:
+                response.headers["Allow"] = ", ".join(error.allowed)
+        except NotRegistered as error:  # an unknown client, user, partner, application or code pair
+            response = _json({"error": "not_found", "message": error.message}, 404)
         except KeyError as error:
-            found = str(error.args[0])
-            if found.startswith("no "):  # an unknown client, user or code pair; the Python hint after ";" goes
-                response = _json({"error": "not_found", "message": found.split(";")[0]}, 404)
-            else:
-                response = _json({"error": "bad_request", "message": f"missing field {found!r}"}, 400)
+            response = _json({"error": "bad_request", "message": f"missing field {error.args[0]!r}"}, 400)
         except (TypeError, ValueError) as error:
             response = _json({"error": "bad_request", "message": str(error)}, 400)
         access_log.info("%s %s -> %d (admin)", environ.get("REQUEST_METHOD"), path, response.status_code)
         return response(environ, start_response)
 
-    def _handle(self, request: Request, route: str) -> Response:
-        if (request.method, route) not in OPEN_ROUTES:
+    def _handle(self, request: Request) -> Response:
+        adapter = self.routes.bind("lwa", path_info=request.path)
+        try:
+            endpoint, arguments = adapter.match(PREFIX + request.path[len(PREFIX) :].strip("/"), request.method)
+        except MethodNotAllowed as refused:
             self._authorize(request)
-        if route == "" and request.method == "GET":
-            return _json({"endpoints": self.endpoints()})
-        if route.startswith("clients/") and request.method == "DELETE":
-            self.server.remove_client(route[len("clients/") :])
-            return _json({"status": "ok"})
-        handler = self.routes.get((request.method, route))
-        if handler is None:
-            allowed = sorted(method for method, name in self.routes if name == route)
-            if allowed:
-                response = _json({"error": "method_not_allowed", "message": f"use {' or '.join(allowed)}"}, 405)
-                response.headers["Allow"] = ", ".join(allowed)
-                return response
-            raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; GET {PREFIX} lists them")
-        result = handler(self._body(request))
-        created = request.method == "POST" and route in CREATES
+            allowed = sorted(set(refused.valid_methods or ()) - {"HEAD"})
+            raise AdminError(405, "method_not_allowed", f"use {' or '.join(allowed)}", allowed) from None
+        except (NotFound, RequestRedirect):
+            self._authorize(request)
+            route = request.path[len(PREFIX) :]
+            raise AdminError(404, "not_found", f"no admin endpoint {PREFIX}{route}; GET {PREFIX} lists them") from None
+        if endpoint != "GET health":
+            self._authorize(request)
+        result = self.handlers[str(endpoint)](self._body(request), **arguments)
+        created = request.method == "POST" and str(endpoint).split()[1] in CREATES
         return _json({"status": "ok"} if result is None else result, 201 if created else 200)
 
     def endpoints(self) -> list[str]:
         """Every admin endpoint, as ``METHOD /_lwa/path``."""
-        listed = [f"{method} {PREFIX}{route}" for method, route in self.routes]
-        return [f"GET {PREFIX}", *listed, f"DELETE {PREFIX}clients/<client_id>"]
+        return [
+            f"{method} {PREFIX}{route.replace('<path:', '<')}"
+            for method, route in (e.split(" ", 1) for e in self.handlers)
+        ]
 
     def _authorize(self, request: Request) -> None:
         if not self.enabled:
@@ -184,6 +229,21 @@ class AdminApp:
     def _deny(self, body: dict[str, Any]) -> None:
         self.server.deny_device(body["user_code"])
 
+    def _remove_client(self, body: dict[str, Any], client_id: str) -> None:
+        self.server.remove_client(client_id)
+
+    def _consent(self, body: dict[str, Any]) -> None:
+        self.server.set_consent(body.get("user_id"), granted=_flag(body.get("granted", True), "granted"))
+
+    def _seller_consent(self, body: dict[str, Any]) -> None:
+        self.server.set_seller_consent(
+            body.get("selling_partner_id"), granted=_flag(body.get("granted", True), "granted")
+        )
+
+    def _spapi_code(self, body: dict[str, Any]) -> dict[str, str]:
+        code = self.server.issue_spapi_code(body["application_id"], body.get("selling_partner_id"))
+        return {"spapi_oauth_code": code}
+
     def _revoke(self, body: dict[str, Any]) -> None:
         self.server.revoke(body["token"])
 
@@ -194,7 +254,7 @@ class AdminApp:
         self.server.app.log.clear()
 
     def _add_client(self, body: dict[str, Any]) -> dict[str, Any]:
-        return _client_json(self.server.add_client(**body))
+        return _client_json(_fields(self.server.authority.add_client, body))
 
     def _refresh_token(self, body: dict[str, Any]) -> dict[str, str]:
         client_id = body.pop("client_id")

@@ -26,6 +26,7 @@ from .model import (
     USER_ID_PREFIX,
     USER_SCOPES,
     Client,
+    NotRegistered,
     Settings,
     TokenRejected,
     User,
@@ -83,7 +84,7 @@ class Authority:
             self.consent: tuple[User, bool] = (self.default_user, True)
             self.selling_partners = selling_partner.SellingPartners()
 
-    def configure(self, **changes: Any) -> Settings:
+    def configure(self, /, **changes: Any) -> Settings:
         """Change settings (see :class:`Settings`) until the next reset."""
         unknown = set(changes) - set(Settings.__dataclass_fields__)
         if unknown:
@@ -148,7 +149,7 @@ class Authority:
         client_id = client.client_id if isinstance(client, Client) else client
         found = self._clients.get(client_id)
         if found is None:
-            raise KeyError(f"no client with client_id {client_id!r} is registered; add_client() registers one")
+            raise NotRegistered(f"no client with client_id {client_id!r} is registered", "add_client() registers one")
         return found
 
     def rotate_secret(self, client: Client | str, new_secret: str | None = None) -> Client:
@@ -213,7 +214,7 @@ class Authority:
         user_id = user.user_id if isinstance(user, User) else user
         found = self._users.get(user_id)
         if found is None:
-            raise KeyError(f"no user with user_id {user_id!r} is registered; add_user() registers one")
+            raise NotRegistered(f"no user with user_id {user_id!r} is registered", "add_user() registers one")
         return found
 
     def set_consent(self, user: User | str | None = None, *, granted: bool = True) -> None:
@@ -375,8 +376,8 @@ class Authority:
         application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
         app = self.selling_partners.apps.get(application_id)
         if app is None:
-            raise KeyError(
-                f"no SP-API application {application_id!r} is registered; add_sp_application() registers one"
+            raise NotRegistered(
+                f"no SP-API application {application_id!r} is registered", "add_sp_application() registers one"
             )
         partner_id = self.selling_partners.partner(partner).selling_partner_id
         return authorization_code.issue(self, app.client_id, "", partner_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import ipaddress
 import json
@@ -19,6 +20,8 @@ from typing import Any, Final, TextIO
 
 from .config import Config, ConfigError, check, load_config, parse_client
 from .errors import BODY_STYLES
+from .grants.selling_partner import SellingPartnerApp
+from .model import SETTINGS, setting_choices, setting_kind
 from .server import MAX_CONNECTIONS, REQUEST_TIMEOUT
 
 __all__ = ["DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "main"]
@@ -87,15 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="register a client (repeatable); without scopes it gets every client-credentials scope",
     )
     serve.add_argument("--config", metavar="FILE", help="TOML file: settings, clients, users, refresh tokens")
-    serve.add_argument("--expires-in", type=_positive, metavar="SECONDS", help="access-token lifetime (default 3600)")
-    serve.add_argument("--body-style", choices=BODY_STYLES, help="error body style (default classic)")
-    serve.add_argument("--no-json-body", action="store_true", help="refuse application/json token requests")
-    serve.add_argument("--rotate-refresh-tokens", action="store_true", help="hand back a new refresh token each time")
-    serve.add_argument(
-        "--enforce-poll-interval",
-        action="store_true",
-        help="answer device-code polls sooner than the interval slow_down (default: authorization_pending)",
-    )
+    for setting in SETTINGS:  # every setting, as --<name> (a flag: --<name> / --no-<name>)
+        kind, flag = setting_kind(setting), "--" + setting.name.replace("_", "-")
+        if kind == "bool":
+            default = "on" if setting.default else "off"
+            help = f"{setting.metadata['help']} (default {default})"
+            serve.add_argument(flag, action=argparse.BooleanOptionalAction, dest=setting.name, help=help)
+        else:
+            help = f"{setting.metadata['help']} (default {setting.default})"
+            choices = setting_choices(setting) or None
+            convert = _positive if kind == "int" else str
+            serve.add_argument(
+                flag, type=convert, choices=choices, dest=setting.name, metavar=setting.metadata["metavar"], help=help
+            )
     serve.add_argument(
         "--tls", action="store_true", help="serve HTTPS with a certificate made at start (needs trustme)"
     )
@@ -199,13 +206,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config) if args.config else Config()
-    flags = {
-        "expires_in": args.expires_in,
-        "body_style": args.body_style,
-        "json_body": False if args.no_json_body else None,
-        "rotate_refresh_tokens": True if args.rotate_refresh_tokens else None,
-        "enforce_poll_interval": True if args.enforce_poll_interval else None,
-    }
+    flags = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
     config.settings.update({name: value for name, value in flags.items() if value is not None})
     config.clients.extend(parse_client(text) for text in args.client)
     if not config.clients:
@@ -247,6 +248,7 @@ def _banner(
     bundle: Path | None,
     admin: str,
     proxy: bool = False,
+    sp_applications: Sequence[SellingPartnerApp] = (),
 ) -> None:
     print(f"Serving Login With Amazon mock on {url}", file=out)
     for client in clients:
@@ -255,6 +257,12 @@ def _banner(
         print(f"scopes:        {' '.join(client.scopes)}", file=out)
     for spec in issued:
         print(f"refresh_token: {spec['token']} (client {spec['client_id']})", file=out)
+    for app in sp_applications:
+        beta = "" if app.published else "&version=beta"
+        print(f"SP-API app:    {app.application_id} (client {app.client_id}, log-in URI {app.login_uri})", file=out)
+        print(
+            f"  authorize:   {url}/apps/authorize/consent?application_id={app.application_id}&state=…{beta}", file=out
+        )
     if bundle is not None:
         print(f"CA bundle:     {bundle}", file=out)
     if proxy:
@@ -316,7 +324,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
 
         def setup() -> None:
             server.reset()
-            issued[:] = config.apply(server)
+            issued[:] = config.apply(server.authority)
 
         setup()
         admin_enabled = args.admin_token is not None or _is_loopback(args.host)
@@ -341,7 +349,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             admin = f"{server.url}/_lwa/ (send 'Authorization: Bearer <the --admin-token>'; GET it for the endpoints)"
         else:
             admin = f"{server.url}/_lwa/ (GET it for the endpoints)"
-        _banner(sys.stdout, server.url, clients, issued, bundle, admin, args.proxy)
+        sp_applications = list(server.authority.selling_partners.apps.values())
+        _banner(sys.stdout, server.url, clients, issued, bundle, admin, args.proxy, sp_applications)
         if args.ready_file:
             ready = {
                 "url": server.url,
@@ -355,6 +364,10 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                     for c in clients
                 ],
                 "refresh_tokens": issued,
+                "sp_applications": [dataclasses.asdict(app) for app in sp_applications],
+                "selling_partners": [
+                    dataclasses.asdict(p) for p in server.authority.selling_partners.partners.values()
+                ],
             }
             try:
                 _write_ready_file(args.ready_file, ready)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 __all__ = ["Clock", "ManualClock"]
@@ -37,13 +37,16 @@ class ManualClock:
                 return self._base + (time.monotonic() - self._started)
             return self._base
 
-    def advance(self, seconds: float) -> float:
-        """Move the clock forward by ``seconds`` and return the new time.
+    def advance(self, seconds: float | timedelta) -> float:
+        """Move the clock forward by ``seconds`` (a number, or a :class:`~datetime.timedelta`) and return the
+        new time.
 
-        Tokens issued with ``expires_in=3600`` are expired after ``advance(3600)``.
+        Tokens issued with ``expires_in=3600`` are expired after ``advance(3600)`` or ``advance(timedelta(hours=1))``.
         """
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"advance() takes a number of seconds, not {type(seconds).__name__}")
+            raise TypeError(f"advance() takes a number of seconds or a timedelta, not {type(seconds).__name__}")
         if not seconds >= 0:
             raise ValueError(
                 f"advance() takes a non-negative number of seconds, got {seconds!r}; use set() to move the clock back"

@@ -26,6 +26,20 @@ A configuration file looks like this (every table is optional)::
     token = "Atzr|ci-refresh-token"   # optional: otherwise minted and printed at start
     scopes = ["profile"]
     user_id = "amzn1.account.CI"      # default: the default user
+
+    [[selling_partners]]
+    selling_partner_id = "A1CISELLER"
+    name = "CI Seller"
+    signs_in = true                    # the one who signs in to Seller Central (set_seller_consent)
+
+    [[sp_applications]]
+    application_id = "amzn1.sp.solution.00000000-0000-0000-0000-000000000001"  # default: a new one
+    client_id = "amzn1.application-oa2-client.ci"   # its LWA client (default: a new one)
+    name = "CI seller tool"
+    login_uri = "http://localhost:3000/amazon/login"
+    redirect_uris = ["http://localhost:3000/amazon/callback"]
+    published = false                  # a draft: authorized with version=beta
+    vendor = false
 """
 
 from __future__ import annotations
@@ -45,6 +59,10 @@ KEYS: Final[dict[str, frozenset[str]]] = {
     "clients": frozenset({"client_id", "client_secret", "scopes", "grants", "redirect_uris"}),
     "users": frozenset({"user_id", "name", "email", "postal_code"}),
     "refresh_tokens": frozenset({"client_id", "token", "scopes", "user_id"}),
+    "selling_partners": frozenset({"selling_partner_id", "name", "signs_in"}),
+    "sp_applications": frozenset(
+        {"application_id", "client_id", "name", "login_uri", "redirect_uris", "published", "vendor"}
+    ),
 }
 
 
@@ -58,9 +76,12 @@ class Config:
     clients: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
     refresh_tokens: list[dict[str, Any]] = field(default_factory=list)
+    selling_partners: list[dict[str, Any]] = field(default_factory=list)
+    sp_applications: list[dict[str, Any]] = field(default_factory=list)
 
     def apply(self, authority: Authority) -> list[dict[str, Any]]:
-        """Register clients and users and issue refresh tokens; returns the refresh tokens issued."""
+        """Register clients, users, selling partners and SP-API applications and issue refresh tokens;
+        returns the refresh tokens issued."""
         authority.configure(**self.settings)
         for client in self.clients:
             authority.add_client(**client)
@@ -71,6 +92,16 @@ class Config:
             options = {k: v for k, v in spec.items() if k in ("scopes", "token")}
             token = authority.issue_refresh_token(spec["client_id"], user=spec.get("user_id"), **options)
             issued.append({**spec, "token": token})
+        for spec in self.selling_partners:
+            partner = authority.add_selling_partner(**{k: v for k, v in spec.items() if k != "signs_in"})
+            signs_in = spec.get("signs_in", False)
+            if not isinstance(signs_in, bool):
+                raise ValueError(f"signs_in must be true or false, got {signs_in!r}")
+            if signs_in:
+                authority.set_seller_consent(partner)
+        for spec in self.sp_applications:
+            options = {k: v for k, v in spec.items() if k != "client_id"}
+            authority.add_sp_application(spec.get("client_id"), **options)
         return issued
 
 
@@ -113,6 +144,8 @@ def load_config(path: str | Path) -> Config:
         clients=_entries(document, "clients", where),
         users=_entries(document, "users", where),
         refresh_tokens=_entries(document, "refresh_tokens", where),
+        selling_partners=_entries(document, "selling_partners", where),
+        sp_applications=_entries(document, "sp_applications", where),
     )
     for number, spec in enumerate(config.refresh_tokens, 1):
         if "client_id" not in spec:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from . import errors
 from .errors import LwaError
@@ -35,6 +35,17 @@ CATALOGUE: Final[dict[str, LwaError]] = {
     "invalid_code_pair": errors.INVALID_CODE_PAIR(),
     "access_denied": errors.ACCESS_DENIED(),
 }
+
+
+class Match(TypedDict, total=False):
+    """Which requests a fault acts on (every fault method takes these keywords)."""
+
+    #: the path it matches (default ``/auth/o2/token``; ``None``: every path)
+    path: str | None
+    #: a predicate on the :class:`~pytest_lwa.recording.RecordedRequest`
+    when: Predicate | None
+    #: ``3``: let two matching requests through first
+    nth: int
 
 
 @dataclass(eq=False)

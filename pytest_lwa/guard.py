@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from .authority import Authority, TokenRejected
 from .errors import compact_json
+from .model import TokenRejected
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .tokens import TokenClaims
 
 __all__ = ["GuardMiddleware", "guard", "rejection"]
 
@@ -32,6 +34,13 @@ DETAILS: Final = {
 }
 
 
+class Verifier(Protocol):
+    """What checks a token: an :class:`~pytest_lwa.authority.Authority` or an
+    :class:`~pytest_lwa.server.LwaServer` (the ``lwa_server`` fixture)."""
+
+    def verify(self, token: str, scopes: Iterable[str] = ()) -> TokenClaims: ...
+
+
 def _token(request: Request) -> str:
     token = request.headers.get("x-amz-access-token", "").strip()
     if token:
@@ -40,7 +49,7 @@ def _token(request: Request) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-def rejection(authority: Authority, request: Request, scopes: Iterable[str] = ()) -> Response | None:
+def rejection(authority: Verifier, request: Request, scopes: Iterable[str] = ()) -> Response | None:
     """The 403 a Selling Partner API endpoint would answer ``request`` with, or ``None`` if its token is good.
 
     The token is read from ``x-amz-access-token`` (as SP-API expects) or ``Authorization: Bearer``.
@@ -59,7 +68,7 @@ def rejection(authority: Authority, request: Request, scopes: Iterable[str] = ()
 
 
 def guard(
-    authority: Authority, handler: Callable[[Request], Response], scopes: Iterable[str] = ()
+    authority: Verifier, handler: Callable[[Request], Response], scopes: Iterable[str] = ()
 ) -> Callable[[Request], Response]:
     """Wrap a request handler (e.g. for pytest-httpserver's ``respond_with_handler``) with a token check."""
     wanted = tuple(scopes)
@@ -73,7 +82,7 @@ def guard(
 class GuardMiddleware:
     """WSGI middleware: requests with a bad token get the SP-API 403; the rest reach ``app``."""
 
-    def __init__(self, app: WSGIApplication, authority: Authority, scopes: Iterable[str] = ()) -> None:
+    def __init__(self, app: WSGIApplication, authority: Verifier, scopes: Iterable[str] = ()) -> None:
         self.app = app
         self.authority = authority
         self.scopes = tuple(scopes)

@@ -4,6 +4,7 @@ reasons a rejection records. Nothing here holds state; :class:`~pytest_lwa.autho
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
 import hashlib
 import hmac
@@ -11,7 +12,7 @@ import secrets
 import string
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import BODY_STYLES, BodyStyle
@@ -56,46 +57,96 @@ def all_grants() -> tuple[str, ...]:
     return GRANT_TYPES
 
 
+def _about(help: str, metavar: str | None = None) -> dict[str, str | None]:
+    """A setting's help (and its value's name on a command line), from which every way to set it is made."""
+    return {"help": help, "metavar": metavar}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Per-server behaviour a test may change.
 
-    ``expires_in``
-        lifetime of access tokens in seconds (an integer, at least 1; default 3600).
-    ``json_body``
-        accept ``application/json`` token requests as Amazon's own SDKs send them (default ``True``);
-        ``False`` answers them like any other unsupported content type.
-    ``body_style``
-        ``"classic"`` two-key error bodies (default) or ``"modern"`` ones with ``error_index`` and
-        ``request_id``.
-    ``rotate_refresh_tokens``
-        ``False`` (default): a refresh hands back the same refresh token, as Amazon does. ``True``: each
-        refresh hands back a new one and the old one stops working.
-    ``enforce_poll_interval``
-        ``False`` (default): a device polling before approval gets ``authorization_pending`` however often
-        it polls, as Amazon's device SDK sees every 5 s (LWA-CONTRACT R8, R24). ``True``: a poll sooner than
-        the code pair's ``interval`` (30 s of the server's clock) after the last gets ``slow_down``.
-    ``interactive_consent``
-        ``False`` (default): ``/ap/oa`` and Seller Central's consent answer at once, as
-        :meth:`~pytest_lwa.authority.Authority.set_consent` decides. ``True``: they show a sign-in and consent
-        page (choose or type a user, see the app and its scopes, Allow or Cancel) for a browser to drive.
+    Each field is described once, here; the ``lwa`` marker's keywords, the ``--lwa-…`` pytest options and
+    ``lwa_…`` ini options, ``pytest-lwa serve``'s flags, the ``[settings]`` table of its TOML file and
+    :meth:`~pytest_lwa.authority.Authority.configure` all take the same names (see :data:`SETTINGS`).
     """
 
-    expires_in: int = 3600
-    json_body: bool = True
-    body_style: BodyStyle = "classic"
-    rotate_refresh_tokens: bool = False
-    enforce_poll_interval: bool = False
-    interactive_consent: bool = False
+    expires_in: int = field(
+        default=3600, metadata=_about("access-token lifetime in seconds (a whole number, at least 1)", "SECONDS")
+    )
+    json_body: bool = field(
+        default=True,
+        metadata=_about(
+            "accept application/json token requests as Amazon's own SDKs send them; off: answer them like any other"
+            " unsupported content type"
+        ),
+    )
+    body_style: BodyStyle = field(
+        default="classic",
+        metadata=_about("error bodies: classic (two keys) or modern (with error_index and request_id)", "STYLE"),
+    )
+    rotate_refresh_tokens: bool = field(
+        default=False,
+        metadata=_about(
+            "each refresh hands back a new refresh token and the old one stops working; off: the same one, as"
+            " Amazon does"
+        ),
+    )
+    enforce_poll_interval: bool = field(
+        default=False,
+        metadata=_about(
+            "a device polling sooner than the code pair's 30 s interval gets slow_down; off: authorization_pending"
+            " however often it polls, as Amazon's device SDK sees (LWA-CONTRACT R8, R24)"
+        ),
+    )
+    interactive_consent: bool = field(
+        default=False,
+        metadata=_about(
+            "/ap/oa and Seller Central's consent show a sign-in and consent page (choose or type an account, see the"
+            " app and its scopes, Allow or Cancel) for a browser to drive; off: they answer at once, as set_consent"
+            " and set_seller_consent decide"
+        ),
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.expires_in, bool) or not isinstance(self.expires_in, int) or self.expires_in < 1:
             raise ValueError(f"expires_in must be a whole number of seconds >= 1, got {self.expires_in!r}")
-        for name in ("json_body", "rotate_refresh_tokens", "enforce_poll_interval", "interactive_consent"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for setting in SETTINGS:
+            if setting_kind(setting) == "bool" and not isinstance(getattr(self, setting.name), bool):
+                raise ValueError(f"{setting.name} must be True or False, got {getattr(self, setting.name)!r}")
         if self.body_style not in BODY_STYLES:
             raise ValueError(f"body_style must be one of {', '.join(BODY_STYLES)}, got {self.body_style!r}")
+
+
+#: every setting, in order: ``name``, ``type``, ``default`` and ``metadata["help"]``
+SETTINGS: Final = dataclasses.fields(Settings)
+
+
+def setting_kind(setting: dataclasses.Field[Any]) -> Literal["int", "bool", "choice"]:
+    """How a setting is written as text: a whole number, a yes/no flag, or one of :func:`setting_choices`."""
+    kind = setting.type if isinstance(setting.type, str) else setting.type.__name__
+    return "int" if kind == "int" else "bool" if kind == "bool" else "choice"
+
+
+def setting_choices(setting: dataclasses.Field[Any]) -> tuple[str, ...]:
+    return BODY_STYLES if setting.name == "body_style" else ()
+
+
+def setting_from_text(setting: dataclasses.Field[Any], text: str, where: str) -> Any:
+    """A setting's value from text (an ini file, a command line); ``ValueError`` naming ``where`` otherwise."""
+    word = text.strip()
+    kind = setting_kind(setting)
+    if kind == "bool":
+        if word.lower() in ("yes", "true", "on", "1"):
+            return True
+        if word.lower() in ("no", "false", "off", "0"):
+            return False
+        raise ValueError(f"{where} must be yes or no (or true or false), got {text!r}")
+    if kind == "int":
+        if not word.isdigit():
+            raise ValueError(f"{where} must be a whole number of seconds, got {text!r}")
+        return int(word)
+    return word
 
 
 @dataclass(frozen=True)
@@ -136,6 +187,20 @@ class User:
     name: str = "Test Customer"
     email: str = "customer@example.com"
     postal_code: str = "98109"
+
+
+class NotRegistered(KeyError):
+    """A client, user, selling partner, application or code pair that is named is not registered.
+
+    ``message`` says what; ``hint`` how to register it in Python (the admin API leaves the hint out).
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(f"{message}; {hint}" if hint else message)
+        self.message, self.hint = message, hint
+
+    def __str__(self) -> str:  # KeyError's own quotes the message
+        return str(self.args[0])
 
 
 class TokenRejected(Exception):

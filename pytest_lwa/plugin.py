@@ -13,8 +13,6 @@ import pytest
 if TYPE_CHECKING:
     from .server import LwaServer
 
-#: settings the marker can give (the ini file and the command line give the first three)
-SETTINGS: Final = ("expires_in", "body_style", "json_body", "rotate_refresh_tokens", "enforce_poll_interval")
 MARKER_ONLY: Final = ("clients", "teardown_checks")
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _SETTINGS = pytest.StashKey[dict[str, Any]]()
@@ -24,21 +22,27 @@ REPORTED_REQUESTS: Final = 50
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from .model import SETTINGS, setting_choices, setting_kind
+
     group = parser.getgroup("lwa", "Login With Amazon mock (pytest-lwa)")
-    group.addoption("--lwa-expires-in", type=int, metavar="SECONDS", help="access-token lifetime (default 3600)")
-    group.addoption("--lwa-body-style", choices=("classic", "modern"), help="error body style (default classic)")
-    group.addoption("--lwa-json-body", metavar="yes|no", help="accept application/json token requests (default yes)")
-    parser.addini("lwa_expires_in", "pytest-lwa: access-token lifetime in seconds (default 3600)")
-    parser.addini("lwa_body_style", "pytest-lwa: error body style, classic or modern (default classic)")
-    parser.addini("lwa_json_body", "pytest-lwa: accept application/json token requests, yes or no (default yes)")
+    for setting in SETTINGS:  # every setting, as --lwa-<name> and as the ini option lwa_<name>
+        kind = setting_kind(setting)
+        default = ("yes" if setting.default else "no") if kind == "bool" else setting.default
+        help = f"{setting.metadata['help']} (default {default})"
+        choices = setting_choices(setting) or None
+        metavar = "yes|no" if kind == "bool" else None if choices else setting.metadata["metavar"]
+        group.addoption("--lwa-" + setting.name.replace("_", "-"), choices=choices, metavar=metavar, help=help)
+        parser.addini("lwa_" + setting.name, "pytest-lwa: " + help)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .model import SETTINGS
+
+    keywords = ", ".join(f"{setting.name}=" for setting in SETTINGS)
     config.addinivalue_line(
         "markers",
-        "lwa(expires_in=, body_style=, json_body=, rotate_refresh_tokens=, enforce_poll_interval=, clients=[{...}],"
-        " teardown_checks=True):"
-        " settings and pre-registered clients of this test's lwa_server",
+        f"lwa({keywords}, clients=[{{...}}], teardown_checks=True): settings and pre-registered clients of this test's"
+        " lwa_server",
     )
     _configured(config)  # a bad ini value or option stops the run here, once, as a usage error
 
@@ -75,42 +79,24 @@ def _configured(config: pytest.Config) -> dict[str, Any]:
     return config.stash[_SETTINGS]
 
 
-def _flag(value: str, where: str) -> bool:
-    """yes/no, true/false, on/off or 1/0, in any case."""
-    word = value.strip().lower()
-    if word in ("yes", "true", "on", "1"):
-        return True
-    if word in ("no", "false", "off", "0"):
-        return False
-    raise pytest.UsageError(f"pytest-lwa: {where} must be yes or no (or true or false), got {value!r}")
-
-
 def _read_configured(config: pytest.Config) -> dict[str, Any]:
-    """The settings the ini file and the command line give, checked: a bad one stops the run at once."""
-    settings: dict[str, Any] = {}
-    expires_in = str(config.getini("lwa_expires_in")).strip()
-    if expires_in:
-        if not expires_in.isdigit():
-            raise pytest.UsageError(
-                f"pytest-lwa: ini option lwa_expires_in must be a whole number of seconds, got {expires_in!r}"
-            )
-        settings["expires_in"] = int(expires_in)
-    if config.getini("lwa_body_style"):
-        settings["body_style"] = str(config.getini("lwa_body_style")).strip()
-    if str(config.getini("lwa_json_body")).strip():
-        settings["json_body"] = _flag(str(config.getini("lwa_json_body")), "ini option lwa_json_body")
-    for option, name in (("lwa_expires_in", "expires_in"), ("lwa_body_style", "body_style")):
-        if config.getoption(option) is not None:
-            settings[name] = config.getoption(option)
-    if config.getoption("lwa_json_body") is not None:
-        settings["json_body"] = _flag(config.getoption("lwa_json_body"), "--lwa-json-body")
-    if settings:
-        from .authority import Settings
+    """The settings the ini file and the command line (which wins) give, checked: a bad one stops the run at
+    once, as a usage error."""
+    from .model import SETTINGS, Settings, setting_from_text
 
-        try:
-            Settings(**settings)
-        except ValueError as error:
-            raise pytest.UsageError(f"pytest-lwa: {error} (from the ini file or the command line)") from None
+    settings: dict[str, Any] = {}
+    try:
+        for setting in SETTINGS:
+            ini = str(config.getini("lwa_" + setting.name)).strip()
+            if ini:
+                settings[setting.name] = setting_from_text(setting, ini, f"ini option lwa_{setting.name}")
+            option = "--lwa-" + setting.name.replace("_", "-")
+            given = config.getoption(option)
+            if given is not None:
+                settings[setting.name] = setting_from_text(setting, str(given), option)
+        Settings(**settings)
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-lwa: {error} (from the ini file or the command line)") from None
     return settings
 
 
@@ -120,9 +106,12 @@ def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
         if marker.args:
             raise TypeError("@pytest.mark.lwa takes keyword arguments only, e.g. @pytest.mark.lwa(expires_in=60)")
         merged.update(marker.kwargs)
-    unknown = set(merged) - set(SETTINGS) - set(MARKER_ONLY)
+    from .model import SETTINGS
+
+    names = [setting.name for setting in SETTINGS]
+    unknown = set(merged) - set(names) - set(MARKER_ONLY)
     if unknown:
-        known = ", ".join((*SETTINGS, *MARKER_ONLY))
+        known = ", ".join((*names, *MARKER_ONLY))
         raise TypeError(f"@pytest.mark.lwa got unknown argument(s) {', '.join(sorted(unknown))}; it takes: {known}")
     return merged
 
@@ -214,7 +203,8 @@ def _for_this_test(request: pytest.FixtureRequest, server: LwaServer) -> Iterato
     server.reset()
     request.node.stash[_SERVER] = server
     marker = _marker(request)
-    server.configure(**{**_configured(request.config), **{k: v for k, v in marker.items() if k in SETTINGS}})
+    settings = {k: v for k, v in marker.items() if k not in MARKER_ONLY}
+    server.configure(**{**_configured(request.config), **settings})
     for spec in marker.get("clients", ()):
         server.add_client(**spec)
     try:

@@ -344,7 +344,7 @@ def run(
     answers: list[tuple[Case, dict[str, Any]]] = []
     differing = 0
     with LwaServer(**(settings or {})) as mock:
-        register(mock, values)
+        register(mock.authority, values)
         for case in cases_for(values):
             target = probe_case(base, case, values, context, timeout)
             ours = probe_case(mock.url, case, values, None, timeout)

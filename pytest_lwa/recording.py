@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 from urllib.parse import urlsplit
 
 from .amazon_hosts import PROXY_HOSTS
@@ -136,7 +136,21 @@ def parse_answer(body: bytes) -> Any:
         return body
 
 
-CRITERIA: Final = ("grant_type", "client_id", "scope", "auth_method", "content_type", "status")
+class Criteria(TypedDict, total=False):
+    """What ``token_requests`` and ``assert_token_requests`` match on."""
+
+    grant_type: str
+    client_id: str
+    #: the scope string sent
+    scope: str
+    #: ``"basic"``, ``"body"`` or ``"none"``
+    auth_method: str
+    #: the media type, e.g. ``application/json``
+    content_type: str
+    status: int
+
+
+CRITERIA: Final = tuple(Criteria.__annotations__)
 
 
 def criteria_of(criteria: Mapping[str, Any]) -> dict[str, Any]:

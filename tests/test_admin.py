@@ -11,6 +11,7 @@ from pytest_lwa import LwaServer
 from pytest_lwa.admin import AdminApp
 
 APPSTORE = "appstore::apps:readwrite"
+LOGIN = "https://app.example/login"
 
 
 @pytest.fixture
@@ -44,6 +45,12 @@ def admin_client(server: LwaServer, *, token: str | None = None, enabled: bool =
         ("POST", "clock/advance", {"seconds": 5}, 200),
         ("POST", "reset", None, 200),
         ("DELETE", "clients/ci", None, 200),
+        ("POST", "consent", {"granted": False}, 200),
+        ("GET", "sp-applications", None, 200),
+        ("POST", "sp-applications", {"client": "ci", "login_uri": LOGIN, "redirect_uris": [LOGIN]}, 201),
+        ("GET", "selling-partners", None, 200),
+        ("POST", "selling-partners", {"selling_partner_id": "ANEW"}, 201),
+        ("POST", "seller-consent", {"granted": False}, 200),
     ],
 )
 def test_201_only_for_what_a_post_creates(
@@ -62,6 +69,7 @@ def test_the_root_lists_every_endpoint(server: LwaServer) -> None:
     assert endpoints[0] == "GET /_lwa/"
     for expected in ("GET /_lwa/health", "POST /_lwa/clients", "DELETE /_lwa/clients/<client_id>", "POST /_lwa/reset"):
         assert expected in endpoints
+    assert len(endpoints) == len(set(endpoints)) == 30
 
 
 @pytest.mark.parametrize(
@@ -81,6 +89,10 @@ def test_unknown_things_are_404_without_python_hints(server: LwaServer, path: st
         ("devices/approve", {"user_code": "NOPE12"}, "no live code pair with user_code 'NOPE12'"),
         ("refresh-tokens", {"client_id": "ci", "user_id": "amzn1.account.GHOST"},
          "no user with user_id 'amzn1.account.GHOST' is registered"),
+        ("seller-consent", {"selling_partner_id": "AGHOST"}, "no selling partner 'AGHOST' is registered"),
+        ("spapi-codes", {"application_id": "amzn1.sp.solution.x"},
+         "no SP-API application 'amzn1.sp.solution.x' is registered"),
+        ("consent", {"user_id": "amzn1.account.GHOST"}, "no user with user_id 'amzn1.account.GHOST' is registered"),
     ],
 )  # fmt: skip
 def test_unknown_users_and_devices_are_404(server: LwaServer, path: str, body: dict[str, str], message: str) -> None:
@@ -115,3 +127,44 @@ def test_reset_goes_back_to_the_start_state(server: LwaServer) -> None:
     assert server.settings.expires_in == 3600
     assert server.pending_faults == []
     assert server.clock.now() < before
+
+
+def test_wrong_method_names_the_allowed_ones(server: LwaServer) -> None:
+    r = admin_client(server).put("/_lwa/sp-applications")
+    assert (r.status_code, r.headers["Allow"]) == (405, "GET, POST")
+    assert r.get_json() == {"error": "method_not_allowed", "message": "use GET or POST"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"granted": "no"}, "granted must be true or false, got 'no'"),
+        ({"login_uri": LOGIN}, "missing field 'redirect_uris'"),
+        ({"login_uri": LOGIN, "redirect_uris": [], "app_id": "x"}, "unknown field(s) app_id; fields are: client,"),
+    ],
+)
+def test_bad_sp_fields_are_400(server: LwaServer, body: dict[str, object], message: str) -> None:
+    path = "/_lwa/seller-consent" if "granted" in body else "/_lwa/sp-applications"
+    r = admin_client(server).post(path, json=body)
+    assert r.status_code == 400
+    assert message in r.get_json()["message"]
+
+
+def test_a_website_workflow_set_up_through_the_admin_api(server: LwaServer) -> None:
+    """What a CI job in another language does: register the app and the seller, then walk the workflow."""
+    admin = admin_client(server)
+    app = admin.post("/_lwa/sp-applications", json={"login_uri": LOGIN, "redirect_uris": [LOGIN + "/back"],
+                                                    "published": True}).get_json()  # fmt: skip
+    assert app["application_id"].startswith("amzn1.sp.solution.")
+    assert list(app) == ["application_id", "client_id", "name", "login_uri", "redirect_uris", "published", "vendor"]
+    seller = admin.post("/_lwa/selling-partners", json={"selling_partner_id": "ACI0000000001"}).get_json()
+    assert seller == {"selling_partner_id": "ACI0000000001", "name": "Test Seller"}
+    assert admin.post("/_lwa/seller-consent", json={"selling_partner_id": "ACI0000000001"}).status_code == 200
+    consent = admin.get(f"/apps/authorize/consent?application_id={app['application_id']}&state=s")
+    assert consent.status_code == 302
+    assert "selling_partner_id=ACI0000000001" in consent.headers["Location"]
+    code = admin.post("/_lwa/spapi-codes", json={"application_id": app["application_id"]}).get_json()
+    client = next(c for c in server.clients if c.client_id == app["client_id"])
+    form = {"grant_type": "authorization_code", "code": code["spapi_oauth_code"], "client_id": client.client_id,
+            "client_secret": client.client_secret}  # fmt: skip
+    assert admin.post("/auth/o2/token", data=form).status_code == 200

@@ -13,8 +13,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from pytest_lwa import LwaServer
-from pytest_lwa import server as server_module
+from pytest_lwa import LwaServer, serving
 from pytest_lwa.cli import build_parser
 
 APPSTORE = "appstore::apps:readwrite"
@@ -67,7 +66,7 @@ def keep_alive(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def quick_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server_module, "WORKER_IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(serving, "WORKER_IDLE_SECONDS", 0.2)
 
 
 @pytest.mark.parametrize(

@@ -256,6 +256,17 @@ def test_config_file(served: Serve) -> None:
     profile = requests.get(ready["url"] + "/user/profile", params={"access_token": r.json()["access_token"]}, timeout=5)
     assert profile.json() == {"user_id": "amzn1.account.CISELLER0000000000000000000", "name": "CI Seller",
                               "email": "ci-seller@example.com"}  # fmt: skip
+    # the SP-API application of the file: a draft, authorized with version=beta by the seller who signs in
+    [app] = ready["sp_applications"]
+    assert (app["application_id"], app["published"]) == (
+        "amzn1.sp.solution.00000000-0000-4000-8000-000000000001",
+        False,
+    )
+    params = {"application_id": app["application_id"], "state": "ci", "version": "beta"}
+    consent = requests.get(ready["url"] + "/apps/authorize/consent", params=params, allow_redirects=False, timeout=5)
+    assert consent.status_code == 302
+    assert consent.headers["Location"].startswith(app["login_uri"] + "?")
+    assert "selling_partner_id=A1CISELLER00000" in consent.headers["Location"]
 
 
 def test_seed_replay_script() -> None:
@@ -318,7 +329,9 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str], mess
         ([], "[settings]\nexpires_in = 'soon'\n", "expires_in must be a whole number of seconds >= 1, got 'soon'"),
         ([], "[[refresh_tokens]]\nscopes = ['profile']\n", "[[refresh_tokens]] #1: client_id is required"),
         ([], "[[refresh_tokens]]\nclient_id = 'nobody'\n", "no client with client_id 'nobody' is registered"),
-        ([], "[extras]\n", "unknown table(s) extras; tables are: settings, clients, users, refresh_tokens"),
+        ([], "[extras]\n", "unknown table(s) extras; tables are: settings, clients, users, refresh_tokens,"),
+        ([], "[[sp_applications]]\nlogin_uri = 'x'\nredirect_uris = []\n", "log-in and redirect URIs must be absolute"),
+        ([], "[[selling_partners]]\nsigns_in = 'yes'\n", "signs_in must be true or false, got 'yes'"),
         ([], "clients = 3\n", "clients must be an array of tables ([[clients]])"),
     ],
 )  # fmt: skip
@@ -380,6 +393,30 @@ def test_setting_flags_reach_the_configuration() -> None:
         "enforce_poll_interval": True,
     }
     assert _config(build_parser().parse_args(["serve"])).settings == {}
+    flags = ["serve", "--json-body", "--interactive-consent", "--body-style", "modern", "--no-rotate-refresh-tokens"]
+    assert _config(build_parser().parse_args(flags)).settings == {
+        "json_body": True,
+        "body_style": "modern",
+        "rotate_refresh_tokens": False,
+        "interactive_consent": True,
+    }
+
+
+def test_every_setting_is_a_serve_flag_and_a_toml_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Settings are described once (pytest_lwa.model.SETTINGS); serve and its TOML file take every one."""
+    from pytest_lwa.model import SETTINGS, Settings, setting_kind
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    changed = {"int": "7", "bool": None, "choice": '"modern"'}
+    lines = [f"{s.name} = {changed[setting_kind(s)] or str(not s.default).lower()}" for s in SETTINGS]
+    toml = tmp_path / "lwa.toml"
+    toml.write_text("[settings]\n" + "\n".join(lines) + "\n")
+    settings = Settings(**load_config(toml).settings)
+    for setting in SETTINGS:
+        assert f"--{setting.name.replace('_', '-')}" in help_text
+        assert getattr(settings, setting.name) != setting.default
 
 
 def test_ready_file_in_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

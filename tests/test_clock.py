@@ -39,7 +39,7 @@ def test_ticking_clock_follows_real_time_plus_advances() -> None:
     [
         (lambda c: c.advance(-1), ValueError, "use set\\(\\) to move the clock back"),
         (lambda c: c.advance(float("nan")), ValueError, "non-negative"),
-        (lambda c: c.advance("10"), TypeError, "number of seconds, not str"),
+        (lambda c: c.advance("10"), TypeError, "number of seconds or a timedelta, not str"),
         (lambda c: c.advance(True), TypeError, "not bool"),
         (lambda c: c.set(datetime(2030, 1, 1)), ValueError, "timezone-aware"),
         (lambda c: c.set("2030"), TypeError, "datetime or epoch seconds"),
@@ -51,3 +51,13 @@ def test_misuse_says_what_to_do(call, error, message) -> None:  # type: ignore[n
     with pytest.raises(error, match=message):
         call(clock)
     assert clock.now() == 0
+
+
+def test_advance_takes_a_timedelta() -> None:
+    clock = ManualClock()
+    start = clock.now()
+    assert clock.advance(timedelta(minutes=5, seconds=1.5)) == start + 301.5
+    with pytest.raises(ValueError, match="non-negative"):
+        clock.advance(timedelta(seconds=-1))
+    with pytest.raises(TypeError, match="a number of seconds or a timedelta, not str"):
+        clock.advance("5")  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-import pytest_lwa.server
+import pytest_lwa.handler
 from pytest_lwa import Client, LwaServer
 
 APPSTORE = "appstore::apps:readwrite"
@@ -134,7 +134,7 @@ def read_answer(sock: socket.socket, method: str) -> http.client.HTTPResponse:
 
 
 def test_an_idle_connection_is_closed(server: LwaServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pytest_lwa.server, "KEEP_ALIVE_SECONDS", 0.1)
+    monkeypatch.setattr(pytest_lwa.handler, "KEEP_ALIVE_SECONDS", 0.1)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
         assert receive_all(sock).endswith(NOT_FOUND)  # answered, then closed once idle

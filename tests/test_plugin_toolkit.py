@@ -135,7 +135,7 @@ def test_bad_marker_is_a_clear_error(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*@pytest.mark.lwa got unknown argument(s) expire_in; it takes: expires_in, body_style, json_body*",
+            "*@pytest.mark.lwa got unknown argument(s) expire_in; it takes: expires_in, json_body, body_style*",
             "*expires_in must be a whole number of seconds >= 1, got 0*",
         ]
     )
@@ -235,3 +235,28 @@ def test_faults_per_worker(lwa_server, n):
     )
     result = pytester.runpytest_subprocess("-n", "2")
     result.assert_outcomes(passed=8)
+
+
+def test_every_setting_is_an_option_an_ini_key_and_a_marker_keyword(pytester: pytest.Pytester) -> None:
+    """Settings are described once (pytest_lwa.model.SETTINGS); each is reachable every way, with its help."""
+    from pytest_lwa.model import SETTINGS
+
+    help_text = pytester.runpytest("--help").stdout.str()
+    for setting in SETTINGS:
+        assert f"--lwa-{setting.name.replace('_', '-')}" in help_text
+        assert f"lwa_{setting.name} " in help_text
+    pytester.makeini("[pytest]\nlwa_rotate_refresh_tokens = true\nlwa_interactive_consent = no\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_ini_and_command_line(lwa_server):
+            assert lwa_server.settings.rotate_refresh_tokens is True
+            assert lwa_server.settings.interactive_consent is True  # the command line wins over the ini file
+
+        @pytest.mark.lwa(interactive_consent=False, enforce_poll_interval=True)
+        def test_marker(lwa_server):
+            assert (lwa_server.settings.interactive_consent, lwa_server.settings.enforce_poll_interval) == (False, True)
+        """
+    )
+    pytester.runpytest("--lwa-interactive-consent", "yes").assert_outcomes(passed=2)

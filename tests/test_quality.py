@@ -30,3 +30,29 @@ def test_py_typed_marker_ships() -> None:
 def test_tool_passes(command: tuple[str, ...]) -> None:
     result = run(*command)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_misspelt_keywords_are_type_errors(tmp_path: Path) -> None:
+    """A user's typo in a fault's or a criterion's keyword, or a wrong type, fails their type check."""
+    user = tmp_path / "test_user.py"
+    user.write_text(
+        "from datetime import timedelta\n"
+        "from pytest_lwa import LwaServer\n\n"
+        "def check(server: LwaServer) -> None:\n"
+        "    server.drop_next(paht='/auth/o2/token')\n"
+        "    server.delay_next(1.0, nht=2)\n"
+        "    server.throttle_next(when='always')\n"
+        "    server.assert_token_requests(grant='refresh_token')\n"
+        "    server.token_requests(status='200')\n"
+        "    server.fail_next(paht='/auth/o2/token')\n"
+        "    server.clock.advance(timedelta(minutes=5))\n"
+        "    server.add_client(scope=['profile'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(user)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    errors = [
+        line.split(": error: ")[0].rsplit(":", 1)[1] for line in result.stdout.splitlines() if ": error: " in line
+    ]
+    assert errors == ["5", "6", "7", "8", "9", "10", "12"], result.stdout

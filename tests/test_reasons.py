@@ -464,7 +464,7 @@ def test_the_mock_failing_says_so(lwa_server: LwaServer, monkeypatch: pytest.Mon
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lwa_server, "token", broken)
+    monkeypatch.setattr(lwa_server.authority, "token", broken)
     requests.post(lwa_server.token_url, data={"grant_type": "client_credentials"}, timeout=5)
     failed = "the mock itself failed: RuntimeError('boom') (kept in server.app.errors)"
     assert lwa_server.request_log[-1].reason == failed

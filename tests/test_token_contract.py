@@ -349,7 +349,7 @@ def test_unexpected_failure_is_a_json_500_and_is_recorded(
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lwa_server, "token", broken)
+    monkeypatch.setattr(lwa_server.authority, "token", broken)
     r = token_request()
     assert (r.status_code, r.content) == (500, b"{}")  # as Amazon answers a fault of its own (R23)
     assert r.headers["X-Amzn-Errortype"] == "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"

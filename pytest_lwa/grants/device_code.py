@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .. import errors
-from ..model import USER_SCOPES, User, not_granted, random_letters, refused_scopes, scope_reason, unknown_client
+from ..model import (
+    USER_SCOPES,
+    NotRegistered,
+    User,
+    not_granted,
+    random_letters,
+    refused_scopes,
+    scope_reason,
+    unknown_client,
+)
 from . import Grant
 
 if TYPE_CHECKING:
@@ -63,7 +72,7 @@ class Pairs:
         with self.lock:
             pair = self.by_device.get(self.by_user_code.get(user_code, ""))
             if pair is None or pair.expires_at <= now:
-                raise KeyError(f"no live code pair with user_code {user_code!r}")
+                raise NotRegistered(f"no live code pair with user_code {user_code!r}")
             pair.state, pair.user_id = state, user.user_id if user is not None else None
 
 

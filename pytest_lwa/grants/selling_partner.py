@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, urlsplit
 
-from ..model import add_query, credential, listed, random_letters, words
+from ..model import NotRegistered, add_query, credential, listed, random_letters, words
 from . import authorization_code
 
 if TYPE_CHECKING:
@@ -124,7 +124,9 @@ class SellingPartners:
         partner_id = partner.selling_partner_id if isinstance(partner, SellingPartner) else partner
         found = self.partners.get(partner_id)
         if found is None:
-            raise KeyError(f"no selling partner {partner_id!r} is registered; add_selling_partner() registers one")
+            raise NotRegistered(
+                f"no selling partner {partner_id!r} is registered", "add_selling_partner() registers one"
+            )
         return found
 
     def add_app(

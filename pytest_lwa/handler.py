@@ -1,0 +1,343 @@
+"""One connection's requests: the whole-request deadline, keep-alive, bodies left unread, the proxy's
+CONNECT tunnels, and the JSON answers of the errors the app never sees."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import selectors
+import socket
+import ssl
+import time
+from typing import IO, TYPE_CHECKING, Any, Final, cast
+from urllib.parse import urlsplit
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+from . import errors
+from .amazon_hosts import PROXY_HOSTS
+from .errors import LwaError
+from .recording import access_log, redact_text
+from .wire import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from .serving import Server
+
+logger = logging.getLogger("pytest_lwa")
+#: what a read or write raises when the client has gone (werkzeug 3.0.4 and later name it too)
+connection_dropped_errors: Final = (ConnectionError, TimeoutError, ssl.SSLEOFError)
+#: seconds a connection may wait for its first or next request before it is closed
+KEEP_ALIVE_SECONDS: Final = 5.0
+#: seconds a client may pause while the server reads what is left of a body it did not need
+DRAIN_IDLE_SECONDS: Final = 0.5
+#: bytes of an unread body read on (at most) before a connection is closed
+LINGER_BYTES: Final = 16 * 1024 * 1024
+#: seconds a passed-through tunnel may carry nothing either way before it is closed
+TUNNEL_IDLE_SECONDS: Final = 60.0
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A connection's reads, each bounded by the deadline of the stage they belong to.
+
+    A socket timeout bounds one read; a deadline bounds them all, so a client that trickles a byte at
+    a time still runs out of time. With no deadline, reads keep the socket's own timeout.
+    """
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._connection = connection
+        self.deadline: float | None = None
+        #: the deadline passed during a read
+        self.timed_out = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.timed_out = True
+                raise TimeoutError("the deadline for reading the request has passed")
+            self._connection.settimeout(remaining)
+        try:
+            return self._connection.recv_into(buffer)
+        except TimeoutError:
+            self.timed_out = self.deadline is not None
+            raise
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, quiet, answering even unparsable requests with a JSON body, and keeping
+    connections open between requests when the server's ``keep_alive`` is on.
+
+    Werkzeug's own handler closes every connection, because it cannot tell where an unread request
+    body ends. This one knows: a body framed by ``Content-Length`` is read (or drained, up to
+    :data:`~pytest_lwa.wire.MAX_BODY_BYTES`) before the connection serves the next request. Anything
+    else (a chunked body, an invalid ``Content-Length``, HTTP/1.0 without ``keep-alive``) is answered
+    with ``Connection: close``. A kept connection waits :data:`KEEP_ALIVE_SECONDS` for its next request;
+    once its first byte has arrived, the whole request must arrive within the server's ``request_timeout``
+    or it is answered 408.
+    """
+
+    server: Server
+    _reader: _DeadlineReader
+    _in_app = False
+
+    def setup(self) -> None:
+        # An answer goes out as two writes (head, body): without TCP_NODELAY the second would wait for
+        # the client's delayed acknowledgement of the first (~40 ms) on a kept-alive connection.
+        with contextlib.suppress(OSError):
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # TLS is set up here, in the connection's own thread, so a client that stalls in the handshake
+        # does not hold up the accept loop (werkzeug would do the handshake there).
+        context = self.server.ssl_context
+        if context is not None and not isinstance(self.request, ssl.SSLSocket):  # (a tunnel's is wrapped)
+            self.request.settimeout(self.server.request_timeout)
+            self.request = context.wrap_socket(self.request, server_side=True)
+            self.request.settimeout(None)
+        super().setup()
+        self.rfile.close()  # socketserver's reader of the connection, replaced by one that keeps deadlines
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def finish(self) -> None:
+        self.server.connections.gone(self.connection)
+        super().finish()
+        if isinstance(self.request, ssl.SSLSocket):  # it took over the socket the server would close
+            with contextlib.suppress(OSError):
+                self.request.shutdown(socket.SHUT_WR)
+            self.request.close()
+
+    def handle_one_request(self) -> None:
+        connections = self.server.connections
+        if not (self._request_arrives() and connections.answering(self.connection)):
+            self.close_connection = True
+            return
+        reader = self._reader
+        reader.deadline, reader.timed_out, self._in_app = time.monotonic() + self.server.request_timeout, False, False
+        self.command = self.requestline = ""  # nothing of an earlier request on the connection applies now
+        try:
+            super().handle_one_request()
+            if reader.timed_out and not self._in_app:  # the request line or headers came too late
+                logger.info("pytest-lwa: %s sent no whole request within %g s", self.address_string(),
+                            self.server.request_timeout)  # fmt: skip
+                self._answer_error(errors.REQUEST_TIMEOUT())
+        except OSError:  # the client is gone too
+            self.close_connection = True
+        finally:
+            reader.deadline = None
+            connections.answered()
+
+    def _request_arrives(self) -> bool:
+        """Wait (at most :data:`KEEP_ALIVE_SECONDS`) for the connection's next request."""
+        if not self.server.connections.waiting(self.connection):
+            return False
+        self._reader.deadline = time.monotonic() + KEEP_ALIVE_SECONDS
+        try:
+            return bool(cast(io.BufferedReader, self.rfile).peek(1))
+        except (OSError, ValueError):  # timed out, reset, or shut down by a stop
+            return False
+        finally:
+            self._reader.deadline = None
+
+    def run_wsgi(self) -> None:
+        self._in_app = True
+        try:
+            if self.server.proxy is not None and self._proxied():
+                return
+            self.environ = environ = self.make_environ()
+        except ValueError:  # a request target no URL parser takes ("http://[abc/"): answered, not dropped
+            self._answer_error(errors.MALFORMED_REQUEST(), 400)
+            return
+        lengths = self.headers.get_all("Content-Length") or []
+        framed = "Transfer-Encoding" not in self.headers and len(lengths) <= 1
+        body: LimitedStream | None = None
+        if framed and lengths:
+            length = lengths[0].strip()
+            if length.isascii() and length.isdigit():
+                body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), int(length))
+            else:  # where this body ends is anyone's guess
+                framed = False
+        try:
+            status, headers, data = self._call_app(environ)
+        except connection_dropped_errors:
+            self.close_connection = True  # the client left, or the app closed the connection on purpose
+            return
+        finally:  # the request has been read (or has run out of time); the answer goes out in bounded time
+            self._reader.deadline = None
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.server.request_timeout)
+        keep_alive = self.server.keep_alive and framed and not self.close_connection
+        keep_alive = keep_alive and not self.server.connections.closing and (body is None or self._drain(body))
+        code, _, phrase = status.partition(" ")
+        self.send_response(int(code), phrase)
+        for name, value in headers:
+            self.send_header(name, value)
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            self.send_header("Content-Length", str(len(data)))
+        if not keep_alive:
+            self.send_header("Connection", "close")
+        elif self.request_version == "HTTP/1.0":
+            self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.wfile.flush()
+        if not keep_alive:
+            self._linger()
+
+    def _proxied(self) -> bool:
+        """A proxy's request (``CONNECT host:port``, or an absolute URL for a host not served), handled here;
+        False for a request the app answers (an absolute URL for an LWA host among them)."""
+        if self.command == "CONNECT":
+            host, _, port = self.path.rpartition(":")
+            self._connect(host.strip("[]").lower(), port)
+            return True
+        target = urlsplit(self.path)
+        host = (target.hostname or "").lower()
+        if target.scheme and host and host not in PROXY_HOSTS:
+            self._refuse_host(host, f"{self.command} {redact_text(self.path)}")
+            return True
+        return False
+
+    def _refuse_host(self, host: str, request: str) -> None:
+        error = errors.forbidden_host(host)
+        access_log.info("%s (proxy) -> 403 %s: %s is not an LWA host", request, error.error, host)
+        self._answer_error(error)
+
+    def _connect(self, host: str, port: str) -> None:
+        """Serve a tunnel: the mock over TLS for an LWA host, the bytes untouched for another host when the
+        proxy passes them through, else a 403."""
+        proxy = self.server.proxy
+        assert proxy is not None
+        self.close_connection = True
+        if host in PROXY_HOSTS:
+            self.send_response(200, "Connection Established")
+            self.end_headers()
+            self.connection.settimeout(self.server.request_timeout)  # the handshake's limit
+            try:
+                tunnel = proxy.context.wrap_socket(self.connection, server_side=True)
+            except OSError as error:  # the client does not trust the authority, or went away
+                logger.info("pytest-lwa: the TLS handshake for %s through the proxy failed: %s", host, error)
+                return
+            tunnel.settimeout(None)
+            RequestHandler(tunnel, self.client_address, self.server)  # serves the tunnel's requests, then closes
+            return
+        if not proxy.passthrough:
+            self._refuse_host(host, f"CONNECT {host}:{port}")
+            return
+        access_log.info("CONNECT %s:%s (proxy) -> passed through", host, port)
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=self.server.request_timeout)
+        except (OSError, ValueError) as error:
+            self._answer_error(LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot reach {host}:{port}: {error}"))
+            return
+        with upstream:
+            self.send_response(200, "Connection Established")
+            self.end_headers()
+            pipe(self.connection, upstream, TUNNEL_IDLE_SECONDS)
+
+    def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The app's whole answer: status, headers and body (LWA answers are small)."""
+        answer: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [status, headers]  # nothing is sent before the app returns, so exc_info may replace it
+            return chunks.append
+
+        try:
+            iterable = self.server.app(environ, start_response)
+            try:
+                chunks.extend(iterable)
+            finally:
+                if hasattr(iterable, "close"):
+                    iterable.close()
+            status, headers = answer
+        except connection_dropped_errors:
+            raise
+        except Exception:
+            logger.exception("pytest-lwa: the app failed answering %s %s", self.command, self.path)
+            return "500 Internal Server Error", [*JSON_HEADERS], errors.SERVER_ERROR().body()
+        return status, headers, b"".join(chunks)
+
+    def _drain(self, body: LimitedStream) -> bool:
+        """Read what the app left of a small body, so the connection can serve the next request."""
+        if body.is_exhausted:
+            return True
+        if body.limit - body.tell() > MAX_BODY_BYTES:
+            return False
+        try:
+            self.connection.settimeout(DRAIN_IDLE_SECONDS)
+            body.exhaust()
+        except (OSError, HTTPException):  # the client stalled or left
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(None)
+        return body.is_exhausted
+
+    def _linger(self) -> None:
+        """Close after the answer, reading on until the client closes too: closing with unread data
+        (a body the app did not need) would reset the connection, and the client might lose the
+        answer. At most :data:`LINGER_BYTES`, and :data:`DRAIN_IDLE_SECONDS` idle."""
+        self.close_connection = True
+        with contextlib.suppress(OSError, ValueError):
+            self.connection.shutdown(socket.SHUT_WR)
+            if self.server.connections.closing:  # a stop does not wait for clients to close
+                return
+            self.connection.settimeout(DRAIN_IDLE_SECONDS)
+            total = 0
+            while total < LINGER_BYTES and (chunk := self.rfile.read1(65536)):
+                total += len(chunk)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # werkzeug's own line would colour the request line for a terminal, and show its query's tokens
+        if logger.isEnabledFor(logging.DEBUG):  # the access log ("pytest_lwa.access") says more
+            self.log("info", '"%s" %s %s', self.requestline, code, size)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s", self.address_string(), redact_text(message % args))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Called by http.server for request lines and headers it cannot parse. It would answer such a
+        # request line without a status line (as HTTP/0.9) and with an HTML page; answer like any server.
+        self.log_error("code %d, message %s", code, message)
+        self._answer_error(errors.MALFORMED_REQUEST(), code, message)
+
+    def _answer_error(self, error: LwaError, code: int | None = None, message: str | None = None) -> None:
+        """Answer a request the app never saw with a JSON error body, and close the connection."""
+        self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        self.connection.settimeout(self.server.request_timeout)
+        body = error.body()
+        self.send_response(code or error.status, message)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def pipe(one: socket.socket, other: socket.socket, idle: float) -> None:
+    """Copy bytes both ways until either side closes, or neither sends anything for ``idle`` seconds."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(one, selectors.EVENT_READ, other)
+        selector.register(other, selectors.EVENT_READ, one)
+        one.settimeout(idle)
+        other.settimeout(idle)
+        with contextlib.suppress(OSError):
+            while events := selector.select(idle):
+                for key, _ in events:
+                    data = cast(socket.socket, key.fileobj).recv(65536)
+                    if not data:
+                        return
+                    cast(socket.socket, key.data).sendall(data)
