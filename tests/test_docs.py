@@ -98,3 +98,20 @@ def test_the_configuration_file_loads(tmp_path: Path) -> None:
     path.write_text(block)
     config = load_config(path)
     assert config.refresh_tokens[0]["token"] == "Atzr|ci-seller-refresh-token"
+
+
+def test_every_setting_and_admin_endpoint_is_documented() -> None:
+    from pytest_lwa import LwaServer
+    from pytest_lwa.admin import AdminApp
+    from pytest_lwa.model import SETTINGS
+
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    serve = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"| `{setting.name}` | `{setting.default!r}` |".replace("'", '"') in guide, setting.name
+        assert f"| `{setting.name}` | `lwa_{setting.name}` | `--lwa-{setting.name.replace('_', '-')}" in guide
+        assert f"--{setting.name.replace('_', '-')}" in serve
+    server = LwaServer()
+    for endpoint in AdminApp(server.app, server, token=None, enabled=True, on_reset=server.reset).endpoints():
+        method, path = endpoint.split(" ")
+        assert f"{method} {path}" in serve or f"`{method} {path}`" in serve, endpoint
