@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
-from . import errors
 from .clock import ManualClock
-from .grants import GRANT_TYPES, GRANTS, authorization_code, device_code, selling_partner
+from .grants import GRANT_TYPES, authorization_code, device_code, selling_partner, token_endpoint
 from .grants.selling_partner import SellingPartner, SellingPartnerApp
+from .grants.token_endpoint import BasicCredentials
 from .model import (
     CLIENT_CREDENTIALS_SCOPES,
     CLIENT_ID_PREFIX,
@@ -32,12 +32,9 @@ from .model import (
     User,
     credential,
     digest,
-    not_granted,
     pkce_challenge,
     random_letters,
-    unknown_client,
     words,
-    wrong_secret,
 )
 from .tokens import REFRESH_TOKEN, USER_TOKEN, TokenClaims, TokenMinter
 
@@ -52,9 +49,6 @@ __all__ = [
     "User",
     "pkce_challenge",
 ]
-
-#: What a request's HTTP Basic header gave: (client_id, secret), ``None`` without one, ``False`` if malformed.
-BasicCredentials = tuple[str, str] | Literal[False] | None
 
 
 class Authority:
@@ -386,53 +380,7 @@ class Authority:
 
     def token(self, params: Mapping[str, str], basic: BasicCredentials = None) -> dict[str, Any]:
         """Answer a token request's parameters (``basic``: the credentials of its HTTP Basic header)."""
-        grant_type = params.get("grant_type", "")
-        grant = GRANTS.get(grant_type)
-        if grant is None:
-            sent = f"grant_type {grant_type!r} is not" if grant_type else "no grant_type was sent; it must be"
-            raise errors.UNSUPPORTED_GRANT_TYPE(reason=f"{sent} one of {', '.join(GRANT_TYPES)} (case matters)")
-        needs_client_id = basic is None and not grant.names_client
-        for name in (*grant.required, "client_id") if needs_client_id else grant.required:
-            if not params.get(name):
-                how = " (or an HTTP Basic header)" if name == "client_id" else ""
-                raise errors.missing_parameter(name, f"grant_type {grant_type} needs {name}{how}; none was sent")
-        if basic is None and not params.get("client_id") and grant.names_client:
-            # Amazon's device SDK polls with grant_type, device_code and user_code alone (R8)
-            params = {**params, "client_id": grant.implied_client(self, params)}
-        client = self._authenticate(params, basic, lambda client_id: grant.secret_required(self, params, client_id))
-        if grant_type not in client.grants:
-            raise errors.UNAUTHORIZED_CLIENT(reason=not_granted(client, grant_type))
-        return grant.answer(self, client, params)
-
-    def _authenticate(
-        self,
-        params: Mapping[str, str],
-        basic: BasicCredentials,
-        secret_required: Callable[[str], bool],
-    ) -> Client:
-        """The client named by the request, if its secret is right; ``invalid_client`` otherwise.
-
-        With HTTP Basic, body credentials, if any, must name the same client and secret.
-        """
-        if basic is False:
-            raise errors.INVALID_CLIENT(
-                reason="the Authorization: Basic header is not base64 of client_id:client_secret"
-            )
-        if isinstance(basic, tuple):
-            client_id, secret = basic
-            for name, value in (("client_id", client_id), ("client_secret", secret)):
-                if params.get(name, value) != value:
-                    raise errors.INVALID_CLIENT(
-                        reason=f"the HTTP Basic header and the body's {name} disagree; send the same client or one"
-                    )
-        else:
-            client_id, secret = params["client_id"], params.get("client_secret", "")
-        client = self._clients.get(client_id)
-        if client is None:
-            raise errors.INVALID_CLIENT(reason=unknown_client(self._clients.values(), client_id))
-        if (secret or secret_required(client_id)) and not client.accepts_secret(secret):
-            raise errors.INVALID_CLIENT(reason=wrong_secret(client, secret))
-        return client
+        return token_endpoint.answer(self, params, basic)
 
     def access_token(self, prefix: str, client_id: str, scope: str, user_id: str | None = None) -> tuple[str, int]:
         """A new access token and its lifetime in seconds."""

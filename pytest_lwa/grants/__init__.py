@@ -2,8 +2,8 @@
 
 A grant names the parameters it requires, says when a client must authenticate with its secret, may name
 the client itself (a device code poll), and turns an authenticated client's parameters into a success body
-or the exact :class:`~pytest_lwa.errors.LwaError`. :class:`~pytest_lwa.authority.Authority` runs the checks
-every grant shares, in this order, so a request with several faults gets the first one's error:
+or the exact :class:`~pytest_lwa.errors.LwaError`. :func:`pytest_lwa.grants.token_endpoint.answer` runs the
+checks every grant shares, in this order, so a request with several faults gets the first one's error:
 
 1. method and path, content type, body parse (the HTTP app, :mod:`pytest_lwa.app`);
 2. ``grant_type`` present and supported (a key of :data:`GRANTS`);
