@@ -2,9 +2,7 @@
 
 :class:`Authority` holds clients, users, the live authorization codes and device code pairs, revocations, the
 clock and the token minter. The rules of each grant and flow live in :mod:`pytest_lwa.grants`, one module
-each; :meth:`Authority.token` runs the checks they share (see :mod:`pytest_lwa.grants` for their order) and
-hands over to the grant ``GRANTS`` names. Every answer is a success body or the exact
-:class:`~pytest_lwa.errors.LwaError`.
+each, registered in one table; every answer is a success body or the exact :class:`~pytest_lwa.errors.LwaError`.
 """
 
 from __future__ import annotations
@@ -273,8 +271,6 @@ class Authority:
             return None
         return claims
 
-    # --- authorization codes ------------------------------------------------------------------
-
     # --- authorization codes and device code pairs (rules in pytest_lwa.grants) -----------------
 
     def issue_authorization_code(
@@ -367,14 +363,7 @@ class Authority:
         self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
     ) -> str:
         """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
-        application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
-        app = self.selling_partners.apps.get(application_id)
-        if app is None:
-            raise NotRegistered(
-                f"no SP-API application {application_id!r} is registered", "add_sp_application() registers one"
-            )
-        partner_id = self.selling_partners.partner(partner).selling_partner_id
-        return authorization_code.issue(self, app.client_id, "", partner_id)
+        return selling_partner.issue_code(self, application, partner)
 
     # --- the token endpoint -------------------------------------------------------------------
 

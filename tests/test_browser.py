@@ -23,6 +23,11 @@ pytest.importorskip(
     "flask", reason="the browser tests drive the Flask app of examples/sp_website.py: pip install flask"
 )
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install selenium")
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -93,9 +98,25 @@ def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple
         yield url, amazon
 
 
-def heading(driver: Any) -> str:
-    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
-    return str(driver.find_element(By.TAG_NAME, "h1").text)
+def heading(driver: Any, expected: str) -> str:
+    """The page's heading, once the page that starts with ``expected`` has loaded (a click navigates while
+    the old page is still there; waiting for the old heading to go is the way to wait for the new one)."""
+
+    def loaded(d: Any) -> str | None:
+        try:
+            text = str(d.find_element(By.TAG_NAME, "h1").text)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return None
+        return text if text.startswith(expected) else None
+
+    try:
+        return str(WebDriverWait(driver, 15).until(loaded))
+    except TimeoutException:
+        return str(driver.find_element(By.TAG_NAME, "h1").text)  # the page it stopped on, for the assertion
+
+
+def on_page(driver: Any, expected: str) -> None:
+    assert heading(driver, expected) == expected
 
 
 def assert_labelled(driver: Any) -> None:
@@ -109,13 +130,13 @@ def test_website_workflow(browser: Any, lwa_server: LwaServer, website: tuple[st
     lwa_server.add_selling_partner("A2CHROMESELLER", name="Chrome Seller")
     browser.get(url + "/")
     browser.find_element(By.ID, "authorize").click()
-    assert heading(browser) == "Authorize Example seller tool"  # the mock's Seller Central consent page
+    on_page(browser, "Authorize Example seller tool")  # the mock's Seller Central consent page
     assert_labelled(browser)
     Select(browser.find_element(By.ID, "lwa-account")).select_by_value("A2CHROMESELLER")
     browser.find_element(By.CSS_SELECTOR, "button[value=allow]").click()
-    assert heading(browser) == "Sign in to Example seller tool"  # the app's log-in URI
+    on_page(browser, "Sign in to Example seller tool")  # the app's log-in URI
     browser.find_element(By.ID, "sign-in").click()
-    assert heading(browser) == "Connected A2CHROMESELLER"  # the app's redirect URI handler
+    on_page(browser, "Connected A2CHROMESELLER")  # the app's redirect URI handler
     answer = requests.post(
         lwa_server.token_url,
         data={"grant_type": "refresh_token", "refresh_token": amazon.sellers["A2CHROMESELLER"],
@@ -130,9 +151,9 @@ def test_website_workflow_cancelled(browser: Any, lwa_server: LwaServer, website
     url, amazon = website
     browser.get(url + "/")
     browser.find_element(By.ID, "authorize").click()
-    heading(browser)
+    on_page(browser, "Authorize Example seller tool")
     browser.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
-    assert heading(browser) == "You did not authorize Example seller tool"
+    on_page(browser, "You did not authorize Example seller tool")
     assert browser.current_url.startswith(lwa_server.url + "/apps/authorize/consent")  # no redirect
     assert amazon.sellers == {}
 
@@ -142,14 +163,14 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 ) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    assert heading(browser).startswith("Sign in with Amazon to ")
+    assert heading(browser, "Sign in with Amazon to ").startswith("Sign in with Amazon to ")
     assert [item.text for item in browser.find_elements(By.CSS_SELECTOR, "ul li")] == ["profile"]
     assert_labelled(browser)
     keys = webdriver.ActionChains(browser)
     keys.send_keys(Keys.TAB, Keys.TAB, "amzn1.account.KEYBOARD", Keys.TAB).perform()  # the account list, the field
     assert browser.switch_to.active_element.get_attribute("value") == "allow"
     keys.send_keys(Keys.ENTER).perform()
-    assert heading(browser) == "Hello Test Customer"
+    on_page(browser, "Hello Test Customer")
     assert list(amazon.customers) == ["amzn1.account.KEYBOARD"]
     lwa_server.assert_token_requests(count=1, grant_type="authorization_code")
 
@@ -157,7 +178,7 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 def test_login_with_amazon_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    heading(browser)
+    heading(browser, "Sign in with Amazon to ")
     browser.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
-    assert heading(browser) == "Not signed in: access_denied"
+    on_page(browser, "Not signed in: access_denied")
     assert amazon.customers == {}

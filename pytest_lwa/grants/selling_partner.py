@@ -313,3 +313,15 @@ def _redirect_target(app: SellingPartnerApp, given: str | None) -> str:
             "MD5101",
         )
     return given or app.redirect_uris[0]
+
+
+def issue_code(authority: Authority, application: SellingPartnerApp | str, partner: SellingPartner | str | None) -> str:
+    """An ``spapi_oauth_code`` for ``partner``'s consent to ``application``, skipping the browser."""
+    application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
+    app = authority.selling_partners.apps.get(application_id)
+    if app is None:
+        raise NotRegistered(
+            f"no SP-API application {application_id!r} is registered", "add_sp_application() registers one"
+        )
+    partner_id = authority.selling_partners.partner(partner).selling_partner_id
+    return authorization_code.issue(authority, app.client_id, "", partner_id)
