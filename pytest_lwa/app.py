@@ -94,6 +94,8 @@ class LwaApp:
             ],
             merge_slashes=False,
         )
+        self._adapter = self.routes.bind("lwa")
+        self._date: tuple[int, str] = (0, "")
 
     def reset(self) -> None:
         self.generation += 1  # requests still in flight from before belong to no one now
@@ -165,7 +167,14 @@ class LwaApp:
     def headers(self) -> list[tuple[str, str]]:
         """The headers of an answer: Amazon's fixed ones, its request id (``X-Amz-Rid``) and date."""
         rid = secrets.token_hex(10).upper()
-        return [*JSON_HEADERS, ("X-Amz-Rid", rid), ("X-Amz-Date", formatdate(self.authority.clock.now(), usegmt=True))]
+        return [*JSON_HEADERS, ("X-Amz-Rid", rid), ("X-Amz-Date", self._http_date())]
+
+    def _http_date(self) -> str:
+        """The server clock's time as an HTTP date, made once per second of it."""
+        second = int(self.authority.clock.now())
+        if self._date[0] != second:
+            self._date = (second, formatdate(second, usegmt=True))
+        return self._date[1]
 
     def _error_answer(self, error: LwaError, request_id: str) -> Answer:
         body = error.body(self.authority.settings.body_style, request_id)
@@ -196,7 +205,7 @@ class LwaApp:
         }
 
     def _dispatch(self, request: LwaRequest) -> dict[str, Any] | Answer:
-        adapter = self.routes.bind("lwa", path_info=request.path)
+        adapter = self._adapter
         try:
             try:
                 endpoint, arguments = adapter.match(request.path, request.method)

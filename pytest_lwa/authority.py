@@ -65,19 +65,51 @@ class Authority:
         with self.lock:
             self.settings = self._defaults
             self.clock = ManualClock(tick=self._tick)
-            self.minter = TokenMinter()
             self._clients: dict[str, Client] = {}
             self._users: dict[str, User] = {}
             self.codes = authorization_code.Codes()
             self.pairs = device_code.Pairs()
             self.revoked: set[bytes] = set()
             self._named: dict[str, TokenClaims] = {}  # refresh tokens whose text a configuration chose
-            self.default_user = self.add_user()
-            self.consent: tuple[User, bool] = (self.default_user, True)
-            self.selling_partners = selling_partner.SellingPartners()
+            # made on first use: a reset that nothing follows (the one after each test) costs next to nothing
+            self._minter: TokenMinter | None = None
+            self._default_user: User | None = None
+            self._consent: tuple[User, bool] | None = None
+            self._selling_partners: selling_partner.SellingPartners | None = None
+
+    @property
+    def minter(self) -> TokenMinter:
+        """Mints and reads this server's tokens; a new key after each reset."""
+        with self.lock:
+            if self._minter is None:
+                self._minter = TokenMinter()
+            return self._minter
+
+    @property
+    def default_user(self) -> User:
+        """The user who consents at ``/ap/oa`` unless :meth:`set_consent` names another; always registered."""
+        with self.lock:
+            if self._default_user is None:
+                self._default_user = self._new_user(None, "Test Customer", "customer@example.com", "98109")
+            return self._default_user
+
+    @property
+    def consent(self) -> tuple[User, bool]:
+        """Who answers ``/ap/oa``'s consent, and whether they agree (:meth:`set_consent`)."""
+        return self._consent if self._consent is not None else (self.default_user, True)
+
+    @property
+    def selling_partners(self) -> selling_partner.SellingPartners:
+        """The SP-API applications, selling partners and workflows in progress."""
+        with self.lock:
+            if self._selling_partners is None:
+                self._selling_partners = selling_partner.SellingPartners()
+            return self._selling_partners
 
     def configure(self, /, **changes: Any) -> Settings:
         """Change settings (see :class:`Settings`) until the next reset."""
+        if not changes:
+            return self.settings
         unknown = set(changes) - set(Settings.__dataclass_fields__)
         if unknown:
             known = ", ".join(Settings.__dataclass_fields__)
@@ -184,6 +216,11 @@ class Authority:
         postal_code: str = "98109",
     ) -> User:
         """Register an Amazon customer; ``user_id`` defaults to a new ``amzn1.account.…`` id."""
+        with self.lock:
+            self.default_user  # noqa: B018 (the default user stays the first registered)
+            return self._new_user(user_id, name, email, postal_code)
+
+    def _new_user(self, user_id: str | None, name: str, email: str, postal_code: str) -> User:
         user = User(credential(user_id, "user_id") or USER_ID_PREFIX + random_letters(28), name, email, postal_code)
         with self.lock:
             if user.user_id in self._users:
@@ -193,7 +230,9 @@ class Authority:
 
     @property
     def users(self) -> list[User]:
+        """The registered users; the first is :attr:`default_user`."""
         with self.lock:
+            self.default_user  # noqa: B018 (made on first use)
             return list(self._users.values())
 
     def find_user(self, user_id: str) -> User | None:
@@ -214,7 +253,7 @@ class Authority:
 
         ``set_consent(granted=False)`` makes the user deny: the redirect carries ``error=access_denied``.
         """
-        self.consent = (self._user(user), granted)
+        self._consent = (self._user(user), granted)
 
     # --- refresh tokens and revocation --------------------------------------------------------
 

@@ -185,10 +185,14 @@ class RequestHandler(WSGIRequestHandler):
             self.send_header("Connection", "close")
         elif self.request_version == "HTTP/1.0":
             self.send_header("Connection", "keep-alive")
-        self.end_headers()
+        # head and body in one write: one system call, one wake of the client
+        buffer: list[bytes] = getattr(self, "_headers_buffer", [])  # none for HTTP/0.9, which has no head
+        if self.request_version != "HTTP/0.9":
+            buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
+            buffer.append(data)
+        self._headers_buffer = buffer
+        self.flush_headers()
         if not keep_alive:
             self._linger()
 

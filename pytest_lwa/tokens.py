@@ -94,19 +94,24 @@ class TokenMinter:
 
     def __init__(self, key: bytes | None = None) -> None:
         key = key if key is not None else secrets.token_bytes(32)
-        self._cipher_key = hashlib.blake2b(b"pytest-lwa token encryption", key=key, digest_size=32).digest()
-        self._tag_key = hashlib.blake2b(b"pytest-lwa token authentication", key=key, digest_size=32).digest()
+        cipher_key = hashlib.blake2b(b"pytest-lwa token encryption", key=key, digest_size=32).digest()
+        tag_key = hashlib.blake2b(b"pytest-lwa token authentication", key=key, digest_size=32).digest()
+        # keyed once: each block and each tag copies the keyed state instead of keying anew
+        self._cipher = hashlib.blake2b(key=cipher_key)
+        self._tagger = hashlib.blake2b(key=tag_key, digest_size=_TAG_BYTES)
 
     def _keystream_xor(self, nonce: bytes, data: bytes) -> bytes:
-        blocks = (len(data) + 63) // 64
-        stream = b"".join(
-            hashlib.blake2b(nonce + counter.to_bytes(4, "big"), key=self._cipher_key).digest()
-            for counter in range(blocks)
-        )[: len(data)]
-        return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+        stream = bytearray()
+        for counter in range((len(data) + 63) // 64):
+            block = self._cipher.copy()
+            block.update(nonce + counter.to_bytes(4, "big"))
+            stream += block.digest()
+        return (int.from_bytes(data, "big") ^ int.from_bytes(stream[: len(data)], "big")).to_bytes(len(data), "big")
 
     def _tag(self, sealed: bytes) -> bytes:
-        return hashlib.blake2b(sealed, key=self._tag_key, digest_size=_TAG_BYTES).digest()
+        tag = self._tagger.copy()
+        tag.update(sealed)
+        return tag.digest()
 
     def mint(self, claims: TokenClaims) -> str:
         """A new token for ``claims``; two calls never return the same token."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import json
 import socket
-from collections.abc import Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qsl, unquote
@@ -61,13 +61,18 @@ class Answer:
         return parse_answer(self.body) if self.data is Answer._UNSET else self.data
 
 
-def environ_headers(environ: WSGIEnvironment) -> Iterator[tuple[str, str]]:
+def environ_headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     """The request headers, named as sent (in title case), straight from the environ."""
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            yield key[5:].replace("_", "-").title(), value
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            yield key.replace("_", "-").title(), value
+    return [
+        (_header_name(key), value)
+        for key, value in environ.items()
+        if key[:5] == "HTTP_" or (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value)
+    ]
+
+
+@functools.lru_cache(maxsize=256)
+def _header_name(key: str) -> str:
+    return (key[5:] if key[:5] == "HTTP_" else key).replace("_", "-").title()
 
 
 def status_line(status: int) -> str:
