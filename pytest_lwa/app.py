@@ -68,31 +68,21 @@ class LwaApp:
         self.log: deque[RecordedRequest] = deque(maxlen=log_size)
         self.generation = 0
         pages = web.Pages(self)
-        self.handlers: dict[str, Handler] = {
-            "/auth/o2/token": self._token,
-            "/auth/o2/tokeninfo": self._tokeninfo,
-            "/auth/o2/create/codepair": self._codepair,
-            "/user/profile": self._profile,
-            "/ap/oa": pages.authorize,
-            web.DECISION_PATH: pages.decide,
-            CONSENT_PATH: pages.seller_consent,
-            CALLBACK_PATH: pages.seller_callback,
-            APPSTORE_PATH: pages.appstore,
-        }
-        get, post = ["GET"], ["POST"]
+        # each route once: its rule, the methods it takes, its handler
+        table: list[tuple[str, str, Handler]] = [
+            ("/auth/o2/token", "POST", self._token),
+            ("/auth/o2/tokeninfo", "GET", self._tokeninfo),
+            ("/auth/o2/create/codepair", "POST", self._codepair),
+            ("/user/profile", "GET", self._profile),
+            ("/ap/oa", "GET", pages.authorize),
+            (web.DECISION_PATH, "POST", pages.decide),
+            (CONSENT_PATH, "GET POST", pages.seller_consent),
+            (CALLBACK_PATH + "<application_id>", "GET POST", pages.seller_callback),
+            (APPSTORE_PATH + "<application_id>", "GET POST", pages.appstore),
+        ]
+        self.handlers = {rule: handler for rule, _, handler in table}
         self.routes = Map(
-            [
-                Rule("/auth/o2/token", endpoint="/auth/o2/token", methods=post),
-                Rule("/auth/o2/tokeninfo", endpoint="/auth/o2/tokeninfo", methods=get),
-                Rule("/auth/o2/create/codepair", endpoint="/auth/o2/create/codepair", methods=post),
-                Rule("/user/profile", endpoint="/user/profile", methods=get),
-                Rule("/ap/oa", endpoint="/ap/oa", methods=get),
-                Rule(web.DECISION_PATH, endpoint=web.DECISION_PATH, methods=post),
-                Rule(CONSENT_PATH, endpoint=CONSENT_PATH, methods=[*get, *post]),
-                Rule(CALLBACK_PATH + "<application_id>", endpoint=CALLBACK_PATH, methods=[*get, *post]),
-                Rule(APPSTORE_PATH + "<application_id>", endpoint=APPSTORE_PATH, methods=[*get, *post]),
-            ],
-            merge_slashes=False,
+            [Rule(rule, endpoint=rule, methods=methods.split()) for rule, methods, _ in table], merge_slashes=False
         )
         self._adapter = self.routes.bind("lwa")
         self._date: tuple[int, str] = (0, "")
