@@ -111,11 +111,12 @@ class Pages:
         found = store.partners.get(partner_id)
         return found if found is not None else store.add_partner(partner_id)  # a typed id signs up
 
-    def _seller_step(self, request: LwaRequest, decide: bool, run: StepRunner) -> Answer:
+    def _seller_step(self, request: LwaRequest, run: StepRunner) -> Answer:
+        """A Seller Central route: a GET starts its step, a POST is its page's form answering it."""
         params, fields = self._form(request)
         decision = None
         try:
-            if decide:
+            if request.method == "POST":
                 typed = fields["lwa_typed_account"].strip()
                 decision = (self._partner(typed or fields["lwa_account"]), fields["lwa_decision"] == "allow")
             step = run(params, decision)
@@ -134,19 +135,21 @@ class Pages:
         return _html(200, self._seller_page(request, step))
 
     def _seller_page(self, request: LwaRequest, step: Step) -> bytes:
+        """The consent page (a step that carries its request on), or the Appstore's sign-in (one that does not)."""
         assert step.app is not None
         partners = self.authority.selling_partners.partners.values()
         central = "Vendor Central" if step.app.vendor else "Seller Central"
+        consenting = bool(step.carry)
         return pages.consent(
             title=f"{central}: authorize {step.app.name}",
-            heading=f"Authorize {step.app.name}" if step.carry or step.partner else f"{step.app.name} in the Appstore",
+            heading=f"Authorize {step.app.name}" if consenting else f"{step.app.name} in the Appstore",
             action=request.path,
             carry=step.carry,
             accounts=[(p.selling_partner_id, f"{p.name} ({p.selling_partner_id})") for p in partners],
             signed_in=step.partner.selling_partner_id if step.partner else None,
-            access=[f"Selling Partner API access to your {central} account data"] if step.carry else (),
-            allow="Confirm" if step.carry else "Authorize now",
-            cancel="Cancel" if step.carry else None,
+            access=[f"Selling Partner API access to your {central} account data"] if consenting else (),
+            allow="Confirm" if consenting else "Authorize now",
+            cancel="Cancel" if consenting else None,
         )
 
     def seller_consent(self, request: LwaRequest) -> Answer:
@@ -154,7 +157,6 @@ class Pages:
         base = request.host_url.rstrip("/")
         return self._seller_step(
             request,
-            request.method == "POST",
             lambda params, decision: selling_partner.consent(self.authority, params, base, decision),
         )
 
@@ -162,7 +164,6 @@ class Pages:
         """``/apps/authorize/confirm/<application_id>``: the Amazon callback URI."""
         return self._seller_step(
             request,
-            request.method == "POST",
             lambda params, decision: selling_partner.callback(self.authority, application_id, params, decision),
         )
 
@@ -171,7 +172,6 @@ class Pages:
         base = request.host_url.rstrip("/")
         return self._seller_step(
             request,
-            request.method == "POST",
             lambda params, decision: selling_partner.appstore(
                 self.authority, application_id, base, decision[0] if decision else None
             ),

@@ -284,3 +284,28 @@ def test_interactive_authorize_page(lwa_server: LwaServer) -> None:
         "error_description": "Access not permitted.",
         "state": "x",
     }
+
+
+def test_interactive_appstore_workflow(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+    lwa_server.configure(interactive_consent=True)
+    seller = lwa_server.add_selling_partner("ASTORESELLER01")
+    detail = f"{lwa_server.url}/selling-partner-appstore/dp/{app.application_id}"
+    page = get(detail)
+    assert (page.status_code, page.headers["Content-Type"]) == (200, HTML)
+    assert f"{app.name} in the Appstore" in page.text
+    assert "Authorize now" in page.text
+    assert 'value="cancel"' not in page.text
+    r = requests.post(detail, data={"lwa_account": seller.selling_partner_id, "lwa_decision": "allow"},
+                      allow_redirects=False, timeout=5)  # fmt: skip
+    login = query(r.headers["Location"])
+    assert login["selling_partner_id"] == "ASTORESELLER01"
+    # the seller consents at the callback, signed in already
+    callback = {"amazon_state": login["amazon_state"], "state": "s"}
+    page = get(login["amazon_callback_uri"], **callback)
+    assert f"Authorize {app.name}" in page.text
+    assert "Signed in as <strong>ASTORESELLER01</strong>" in page.text
+    r = requests.post(login["amazon_callback_uri"], data={**callback, "lwa_decision": "allow"}, allow_redirects=False,
+                      timeout=5)  # fmt: skip
+    answer = query(r.headers["Location"])
+    assert (answer["state"], answer["selling_partner_id"]) == ("s", "ASTORESELLER01")
+    assert exchange(lwa_server, app, answer["spapi_oauth_code"]).status_code == 200
