@@ -55,13 +55,9 @@ _NONCE_BYTES: Final = 12
 _TAG_BYTES: Final = 16
 
 
-def _encoded_bytes(characters: int) -> int:
-    """How many bytes unpadded base64 turns into ``characters`` characters (rounded down)."""
-    return characters * 3 // 4
-
-
-#: claims are padded with spaces to this many bytes, so that tokens have one length
-_PLAINTEXT_BYTES: Final = _encoded_bytes(TOKEN_LENGTH - len(USER_TOKEN)) - _MAGIC_BYTES - _NONCE_BYTES - _TAG_BYTES
+#: claims are padded with spaces to this many bytes, so that tokens have one length: the bytes that unpadded
+#: base64 makes into the characters after the prefix (3 bytes a 4 characters), less the fixed parts
+_PLAINTEXT_BYTES: Final = (TOKEN_LENGTH - len(USER_TOKEN)) * 3 // 4 - _MAGIC_BYTES - _NONCE_BYTES - _TAG_BYTES
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""The request log's records as data: the one-line description a failing test shows, redaction, and the
+criteria ``assert_token_requests`` matches on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_lwa.recording import (
+    CRITERIA,
+    RecordedRequest,
+    criteria_of,
+    mismatches,
+    redact_headers,
+    redact_params,
+    redact_text,
+)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def record(**fields: Any) -> RecordedRequest:
+    defaults: dict[str, Any] = {
+        "method": "POST",
+        "path": "/auth/o2/token",
+        "content_type": FORM,
+        "headers": {"Host": "127.0.0.1:8080"},
+        "params": {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "***"},
+        "time": 0.0,
+        "client_id": "cid",
+        "status": 200,
+    }
+    return RecordedRequest(**{**defaults, **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "line"),
+    [
+        ({}, "POST /auth/o2/token grant_type=client_credentials client_id=cid client_secret=*** auth=body -> 200"),
+        ({"status": 0}, "POST /auth/o2/token grant_type=client_credentials client_id=cid client_secret=*** auth=body"
+                        " -> no answer"),
+        ({"status": 401, "answer": {"error_description": "Client authentication failed", "error": "invalid_client"},
+          "reason": "the secret differs"},
+         "POST /auth/o2/token grant_type=client_credentials client_id=cid client_secret=*** auth=body -> 401"
+         " invalid_client: the secret differs"),
+        ({"status": 500, "answer": {}, "fault": "500 server_error, path /auth/o2/token"},
+         "POST /auth/o2/token grant_type=client_credentials client_id=cid client_secret=*** auth=body -> 500"
+         " (fault: 500 server_error, path /auth/o2/token)"),
+        ({"params": {"grant_type": "refresh_token"}, "headers": {"Authorization": "Basic ***"}},
+         "POST /auth/o2/token grant_type=refresh_token client_id=cid auth=basic -> 200"),
+        ({"params": {"grant_type": "refresh_token"}, "client_id": None},
+         "POST /auth/o2/token grant_type=refresh_token auth=none -> 200"),
+        ({"method": "GET", "path": "/auth/o2/tokeninfo", "params": {"access_token": "Atza|0123456789abcdef"},
+          "client_id": None, "answer": b"<html>"},
+         "GET /auth/o2/tokeninfo access_token=Atza|0123456… -> 200"),
+        ({"method": "GET", "path": "/ap/oa", "params": {"state": "x" * 65}, "client_id": None, "status": 302},
+         f"GET /ap/oa state={'x' * 24}… -> 302"),
+        ({"headers": {"Host": "api.amazon.com:443"}, "params": {}, "client_id": None},
+         "POST api.amazon.com/auth/o2/token auth=none -> 200"),
+        ({"headers": {"Host": "[bad"}, "params": {}, "client_id": None}, "POST /auth/o2/token auth=none -> 200"),
+    ],
+)  # fmt: skip
+def test_one_line_per_request(fields: dict[str, Any], line: str) -> None:
+    assert record(**fields).describe() == str(record(**fields)) == line
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("refresh_token", "Atzr|1234567", "Atzr|1234567"),  # 12 characters: whole
+        ("refresh_token", "Atzr|12345678", "Atzr|1234567…"),
+        ("code", "ABCDEFGHIJKLM", "ABCDEFGHIJKL…"),
+        ("device_code", "d" * 13, "d" * 12 + "…"),
+        ("state", "s" * 64, "s" * 64),  # 64 characters: whole
+        ("state", "s" * 65, "s" * 24 + "…"),
+    ],
+)
+def test_long_values_and_tokens_are_cut(name: str, value: str, shown: str) -> None:
+    line = record(method="GET", path="/x", params={name: value}, client_id=None).describe()
+    assert line == f"GET /x {name}={shown} -> 200"
+
+
+def test_what_a_record_says_of_itself() -> None:
+    assert record().host == "127.0.0.1"
+    assert record(headers={}).host == ""
+    assert record().grant_type == "client_credentials"
+    assert record(params={"scope": "a  b"}).scopes == ("a", "b")
+    assert record(params={}).scopes == ()
+    assert record(headers={"Authorization": "basic abc"}).auth_method == "basic"
+    assert record(headers={"Authorization": "Bearer abc"}, params={}).auth_method == "none"
+    assert record(path="/AUTH/O2/TOKEN").is_token_request
+    assert not record(method="GET").is_token_request
+    assert not record(path="/auth/o2/tokeninfo").is_token_request
+
+
+def test_redaction() -> None:
+    assert redact_params({"client_secret": "s", "code_verifier": "v", "password": "p", "code": "c"}) == {
+        "client_secret": "***",
+        "code_verifier": "***",
+        "password": "***",
+        "code": "c",
+    }
+    assert redact_headers([("Authorization", "Basic abc"), ("X-Amz-Access-Token", "Atza|x"), ("Host", "h")]) == {
+        "Authorization": "Basic ***",
+        "X-Amz-Access-Token": "***",
+        "Host": "h",
+    }
+    assert redact_headers([("authorization", "Bearer t t")]) == {"authorization": "Bearer ***"}
+    text = "GET /a?access_token=Atza|x&code=c&state=s&refresh_token='r' client_secret=z password=p device_code=d"
+    assert redact_text(text) == (
+        "GET /a?access_token=***&code=***&state=s&refresh_token=***'r' client_secret=*** password=*** device_code=***"
+    )
+    assert redact_text("code_verifier=abc&xcode=1") == "code_verifier=***&xcode=1"
+
+
+def test_criteria() -> None:
+    assert CRITERIA == ("grant_type", "client_id", "scope", "auth_method", "content_type", "status")
+    assert criteria_of({"status": 200}) == {"status": 200}
+    with pytest.raises(TypeError) as refused:
+        criteria_of({"grant": "x", "stat": 1})
+    assert str(refused.value) == (
+        "unknown criteria grant, stat; criteria are: grant_type, client_id, scope, auth_method, content_type, status"
+    )
+
+
+def test_mismatches_say_what_differs() -> None:
+    seen = record(content_type="Application/X-WWW-Form-Urlencoded; charset=UTF-8", params={"scope": "profile"})
+    assert mismatches(seen, {"content_type": FORM, "scope": "profile", "status": 200, "client_id": "cid"}) == []
+    assert mismatches(
+        seen,
+        {"grant_type": "refresh_token", "client_id": "other", "scope": "x", "auth_method": "basic",
+         "content_type": "application/json", "status": 400},
+    ) == [
+        "grant_type is None, not 'refresh_token'",
+        "client_id is 'cid', not 'other'",
+        "scope is 'profile', not 'x'",
+        "auth_method is 'none', not 'basic'",
+        f"content_type is '{FORM}', not 'application/json'",
+        "status is 200, not 400",
+    ]  # fmt: skip
