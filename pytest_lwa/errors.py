@@ -102,6 +102,8 @@ class LwaError(Exception):
 
     def body(self, style: BodyStyle = "classic", request_id: str | None = None) -> bytes:
         """The exact response body in ``style``; ``request_id`` is used by the modern style."""
+        if style not in BODY_STYLES:
+            raise ValueError(f"style must be one of {', '.join(BODY_STYLES)}, got {style!r}")
         fields: dict[str, str] = {}
         if style == "modern":
             fields["error_index"] = base64.urlsafe_b64encode(secrets.token_bytes(ERROR_INDEX_BYTES)).decode("ascii")
@@ -135,7 +137,7 @@ class _ServerFault(LwaError):
     def error_type(self) -> str:
         return "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"
 
-    def body(self, style: BodyStyle = "classic", request_id: str | None = None) -> bytes:
+    def body(self, *_: object, **__: object) -> bytes:  # in every style
         return b"{}"
 
 

@@ -89,7 +89,7 @@ class TokenMinter:
     """Mints and reads tokens sealed with one key."""
 
     def __init__(self, key: bytes | None = None) -> None:
-        key = key if key is not None else secrets.token_bytes(32)
+        key = key if key is not None else secrets.token_bytes()  # 32 bytes
         cipher_key = hashlib.blake2b(b"pytest-lwa token encryption", key=key, digest_size=32).digest()
         tag_key = hashlib.blake2b(b"pytest-lwa token authentication", key=key, digest_size=32).digest()
         # keyed once: each block and each tag copies the keyed state instead of keying anew
@@ -100,9 +100,9 @@ class TokenMinter:
         stream = bytearray()
         for counter in range((len(data) + 63) // 64):
             block = self._cipher.copy()
-            block.update(nonce + counter.to_bytes(4, "big"))
+            block.update(nonce + counter.to_bytes(4))  # big-endian, as int methods are by default
             stream += block.digest()
-        return (int.from_bytes(data, "big") ^ int.from_bytes(stream[: len(data)], "big")).to_bytes(len(data), "big")
+        return (int.from_bytes(data) ^ int.from_bytes(stream[: len(data)])).to_bytes(len(data))
 
     def _tag(self, sealed: bytes) -> bytes:
         tag = self._tagger.copy()

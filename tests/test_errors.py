@@ -108,6 +108,7 @@ def test_equal_errors_are_equal_and_hash_alike() -> None:
     assert errors.INVALID_CLIENT() == LwaError(401, "invalid_client", "Client authentication failed")
     assert hash(errors.INVALID_CLIENT()) == hash(LwaError(401, "invalid_client", "Client authentication failed"))
     assert errors.INVALID_CLIENT() != errors.UNKNOWN_CLIENT_ID()
+    assert hash(errors.INVALID_CLIENT()) != hash(errors.UNKNOWN_CLIENT_ID())
     assert len({errors.INVALID_CLIENT(), errors.INVALID_CLIENT(), errors.UNKNOWN_CLIENT_ID()}) == 2
     assert errors.INVALID_CLIENT().__eq__("invalid_client") is NotImplemented
     assert errors.INVALID_CLIENT() is not errors.INVALID_CLIENT()  # raised anew each time
@@ -135,6 +136,11 @@ def test_made_errors() -> None:
         "Client does not have permission to use scope : postal_code",
         "its scopes: profile",
     )
+
+
+def test_an_unknown_body_style_is_an_error() -> None:
+    with pytest.raises(ValueError, match="style must be one of classic, modern, got 'fancy'"):
+        errors.INVALID_CLIENT().body("fancy")  # type: ignore[arg-type]
 
 
 def test_compact_json() -> None:
