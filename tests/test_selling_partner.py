@@ -3,6 +3,8 @@ every redirect followed by hand, the test playing the application's website in b
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -59,6 +61,16 @@ def assert_page(r: requests.Response, status: int, *texts: str) -> None:
         assert text in r.text
 
 
+def assert_failure(
+    server: LwaServer, r: requests.Response, status: int, message: str, code: str | None, reason: str
+) -> None:
+    """Seller Central's error page: exactly this message and code, and the reason in the request log."""
+    assert_page(r, status)
+    assert re.findall(r'<p role="alert">(.*?)</p>', r.text) == [html.escape(message)]
+    assert re.findall(r"Error code: <strong>(.*?)</strong>", r.text) == ([code] if code else [])
+    assert server.request_log[-1].reason == reason
+
+
 def test_website_workflow_ends_with_a_refresh_token_that_refreshes(
     lwa_server: LwaServer, app: SellingPartnerApp
 ) -> None:
@@ -94,7 +106,8 @@ def test_website_workflow_ends_with_a_refresh_token_that_refreshes(
         timeout=5,
     )
     assert refreshed.status_code == 200, refreshed.text
-    assert lwa_server.verify(refreshed.json()["access_token"]).user_id == partner.selling_partner_id
+    claims = lwa_server.verify(refreshed.json()["access_token"])
+    assert (claims.user_id, claims.client_id, claims.scope) == (partner.selling_partner_id, app.client_id, "")
 
 
 def test_without_redirect_uri_the_first_registered_one_is_used(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
@@ -115,19 +128,27 @@ def test_the_code_works_once_for_five_minutes(lwa_server: LwaServer, app: Sellin
 
 def test_unknown_application(lwa_server: LwaServer) -> None:
     r = get(lwa_server.url + "/apps/authorize/consent", application_id="amzn1.sp.solution.nope", state="s")
-    assert_page(r, 404, "This application is not available.")
-    assert "amzn1.sp.solution.nope" in (lwa_server.request_log[-1].reason or "")
+    assert_failure(
+        lwa_server, r, 404, "This application is not available.", None,
+        "application_id 'amzn1.sp.solution.nope' is not registered (registered: none); add_sp_application()"
+        " registers one",
+    )  # fmt: skip
 
 
 def test_a_draft_needs_version_beta_md1000(lwa_server: LwaServer) -> None:
     draft = lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT])
     assert draft.application_id.startswith("amzn1.sp.solution.")
     assert not draft.published
-    assert_page(start(lwa_server, draft), 400, "MD1000")
+    reason = (
+        f"application {draft.application_id!r} is a draft: add version=beta to the authorization URI and to the"
+        " Amazon callback URI, or register it with published=True"
+    )
+    draft_message = "The application is in draft status and cannot be authorized without version=beta."
+    assert_failure(lwa_server, start(lwa_server, draft), 400, draft_message, "MD1000", reason)
     login = to_login(lwa_server, draft, version="beta")
     # the app must add version=beta to the callback too
     r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
-    assert_page(r, 400, "MD1000")
+    assert_failure(lwa_server, r, 400, draft_message, "MD1000", reason)
     r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s", version="beta")
     assert r.status_code == 302
     assert "spapi_oauth_code=" in r.headers["Location"]
@@ -146,7 +167,15 @@ def test_amazon_state_must_be_the_one_given(lwa_server: LwaServer, app: SellingP
         other = lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT], published=True)
         callback = callback.replace(app.application_id, other.application_id)
     r = get(callback, amazon_state=state, state="s")
-    assert_page(r, 400, "The authorization request is invalid or has expired.")
+    why = (
+        "missing"
+        if tamper == "missing"
+        else "not one this server gave (or used, expired after 600 s, or another app's)"
+    )
+    assert_failure(
+        lwa_server, r, 400, "The authorization request is invalid or has expired. Please start again.", None,
+        f"amazon_state is {why}: send back the amazon_state the log-in URI received, once",
+    )  # fmt: skip
 
 
 def test_unregistered_redirect_uri_md5101(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
@@ -157,14 +186,20 @@ def test_unregistered_redirect_uri_md5101(lwa_server: LwaServer, app: SellingPar
         state="s",
         redirect_uri="https://evil.example/",
     )
-    assert_page(r, 400, "MD5101", "does not match")
-    assert "https://evil.example/" in (lwa_server.request_log[-1].reason or "")
+    assert_failure(
+        lwa_server, r, 400, "The redirect URI does not match the application's registered redirect URIs.", "MD5101",
+        f"redirect_uri 'https://evil.example/' is not registered for application {app.application_id!r} (registered:"
+        f" {REDIRECT!r}, {REDIRECT + '2'!r}); add_sp_application(redirect_uris=[...]) registers it",
+    )  # fmt: skip
 
 
 def test_redirect_uri_with_a_fragment_md5110(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
     login = to_login(lwa_server, app)
     r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s", redirect_uri=REDIRECT + "#x")
-    assert_page(r, 400, "MD5110")
+    assert_failure(
+        lwa_server, r, 400, "The redirect URI must not contain a fragment.", "MD5110",
+        f"redirect_uri {REDIRECT + '#x'!r} contains a fragment (#), which OAuth forbids",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("where", ["authorization URI", "callback"])
@@ -174,14 +209,20 @@ def test_state_is_required(lwa_server: LwaServer, app: SellingPartnerApp, where:
     else:
         login = to_login(lwa_server, app)
         r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"])
-    assert_page(r, 400, "missing its state")
+    reason = {
+        "authorization URI": "the authorization URI has no state: the website workflow requires one (the app checks"
+        " it on return)",
+        "callback": "the callback has no state: the app must send one with amazon_state (it comes back with the code)",
+    }[where]
+    assert_failure(lwa_server, r, 400, "The authorization request is missing its state.", None, reason)
 
 
 def test_the_seller_declines(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
     lwa_server.set_seller_consent(granted=False)
     r = start(lwa_server, app)
-    assert_page(r, 200, f"You did not authorize {app.name}")
-    assert "cancelled" in (lwa_server.request_log[-1].reason or "")
+    assert_page(r, 200, f"<h1>You did not authorize {app.name}</h1>")
+    partner = lwa_server.default_selling_partner.selling_partner_id
+    assert lwa_server.request_log[-1].reason == f"{partner} cancelled on Seller Central's consent page"
 
 
 def test_another_selling_partner_signs_in(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
@@ -206,7 +247,12 @@ def test_appstore_workflow_declined_at_the_callback(lwa_server: LwaServer, app: 
     login = query(get(f"{lwa_server.url}/selling-partner-appstore/dp/{app.application_id}").headers["Location"])
     lwa_server.set_seller_consent(granted=False)
     r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
-    assert_page(r, 200, "You did not authorize")
+    assert_page(r, 200, f"<h1>You did not authorize {app.name}</h1>")
+    seller = login["selling_partner_id"]
+    assert lwa_server.request_log[-1].reason == f"{seller} cancelled on Seller Central's consent page"
+    # the workflow has ended: its amazon_state works no more
+    again = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
+    assert again.status_code == 400
 
 
 @pytest.mark.parametrize("kind", ["draft", "vendor"])
@@ -215,7 +261,11 @@ def test_appstore_lists_published_seller_apps_only(lwa_server: LwaServer, kind: 
         login_uri=LOGIN, redirect_uris=[REDIRECT], published=kind == "vendor", vendor=kind == "vendor"
     )
     r = get(f"{lwa_server.url}/selling-partner-appstore/dp/{app.application_id}")
-    assert_page(r, 404, "not listed")
+    why = "a vendor application (the Appstore workflow is for seller applications)" if kind == "vendor" else "a draft"
+    assert_failure(
+        lwa_server, r, 404, "This application is not listed in the Selling Partner Appstore.", None,
+        f"application {app.application_id!r} is {why}; test a draft through the authorization URI with version=beta",
+    )  # fmt: skip
 
 
 def test_registration_errors(lwa_server: LwaServer, app: SellingPartnerApp) -> None:

@@ -257,19 +257,7 @@ def callback(
     store = authority.selling_partners
     app = store.app(application_id)
     amazon_state = params.get("amazon_state", "")
-    with store.lock:
-        pending = store.pending.get(amazon_state)
-    if pending is None or pending.expires_at <= authority.clock.now() or pending.application_id != app.application_id:
-        why = (
-            "missing"
-            if not amazon_state
-            else "not one this server gave (or used, expired after 600 s, or another app's)"
-        )
-        raise SellerCentralError(
-            400,
-            "The authorization request is invalid or has expired. Please start again.",
-            f"amazon_state is {why}: send back the amazon_state the log-in URI received, once",
-        )
+    pending = _pending(authority, amazon_state, app, take=False)
     _check_version(app, params)
     if not params.get("state"):
         raise SellerCentralError(
@@ -279,20 +267,35 @@ def callback(
         )
     target = _redirect_target(app, params.get("redirect_uri"))
     partner = store.partner(pending.selling_partner_id)
-    if not pending.consented:
+    if not pending.consented:  # the Appstore workflow: the selling partner consents here
         if decision is None and authority.settings.interactive_consent:
             return Step(app=app, partner=partner, carry=dict(params))
-        partner_decision, granted = decision if decision is not None else (partner, store.consent[1])
-        if not granted:
-            with store.lock:
-                store.pending.pop(amazon_state, None)
-            return Step(app=app, partner=partner_decision, declined=True)
-    with store.lock:
-        if store.pending.pop(amazon_state, None) is None:  # a second callback raced this one
-            raise SellerCentralError(400, "The authorization request has already been used.", "amazon_state was used")
+        if not (decision[1] if decision is not None else store.consent[1]):
+            _pending(authority, amazon_state, app, take=True)
+            return Step(app=app, partner=partner, declined=True)
+    _pending(authority, amazon_state, app, take=True)  # once: a second callback with it is refused
     code = authorization_code.issue(authority, app.client_id, "", partner.selling_partner_id)
     query = {"state": params["state"], "selling_partner_id": partner.selling_partner_id, "spapi_oauth_code": code}
     return Step(location=add_query(target, query))
+
+
+def _pending(authority: Authority, amazon_state: str, app: SellingPartnerApp, *, take: bool) -> _Pending:
+    """The live workflow ``amazon_state`` names for ``app`` (ended when ``take``); an error page otherwise."""
+    store = authority.selling_partners
+    with store.lock:
+        pending = store.pending.get(amazon_state)
+        live = pending is not None and pending.expires_at > authority.clock.now()
+        if pending is None or not live or pending.application_id != app.application_id:
+            why = "not one this server gave (or used, expired after 600 s, or another app's)"
+            raise SellerCentralError(
+                400,
+                "The authorization request is invalid or has expired. Please start again.",
+                f"amazon_state is {why if amazon_state else 'missing'}: send back the amazon_state the log-in URI"
+                " received, once",
+            )
+        if take:
+            del store.pending[amazon_state]
+        return pending
 
 
 def _redirect_target(app: SellingPartnerApp, given: str | None) -> str:
