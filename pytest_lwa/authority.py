@@ -15,7 +15,7 @@ from typing import Any
 
 from .clock import ManualClock
 from .grants import GRANT_TYPES, authorization_code, device_code, selling_partner, token_endpoint
-from .grants.selling_partner import SellingPartner, SellingPartnerApp
+from .grants.selling_partner import SellingPartnerMethods
 from .grants.token_endpoint import BasicCredentials
 from .model import (
     CLIENT_CREDENTIALS_SCOPES,
@@ -49,8 +49,8 @@ __all__ = [
 ]
 
 
-class Authority:
-    """An in-memory Login With Amazon authorization server."""
+class Authority(SellingPartnerMethods):
+    """An in-memory Login With Amazon authorization server (Selling Partner methods: :class:`SellingPartnerMethods`)."""
 
     def __init__(self, settings: Settings | None = None, *, tick: bool = False) -> None:
         self._defaults = settings if settings is not None else Settings()
@@ -352,57 +352,6 @@ class Authority:
     def deny_device(self, user_code: str) -> None:
         """The user enters ``user_code`` and refuses: the next poll gets ``access_denied``."""
         self.pairs.decide(user_code, "denied", None, self.clock.now())
-
-    # --- Selling Partner API authorization (rules in pytest_lwa.grants.selling_partner) ---------
-
-    def add_sp_application(
-        self,
-        client: Client | str | None = None,
-        *,
-        login_uri: str,
-        redirect_uris: Iterable[str],
-        application_id: str | None = None,
-        name: str = "Test SP-API Application",
-        published: bool = False,
-        vendor: bool = False,
-    ) -> SellingPartnerApp:
-        """Register an SP-API application: ``application_id`` defaults to a new ``amzn1.sp.solution.…`` id,
-        ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
-        only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
-        client_id = self._client(client).client_id if client is not None else self.add_client().client_id
-        return self.selling_partners.add_app(
-            client_id,
-            login_uri,
-            redirect_uris,
-            application_id=application_id,
-            name=name,
-            published=published,
-            vendor=vendor,
-        )
-
-    def add_selling_partner(
-        self, selling_partner_id: str | None = None, *, name: str = "Test Seller"
-    ) -> SellingPartner:
-        """Register a seller or vendor account; ``selling_partner_id`` defaults to a new ``A…`` id."""
-        return self.selling_partners.add_partner(selling_partner_id, name)
-
-    @property
-    def default_selling_partner(self) -> SellingPartner:
-        """The selling partner who signs in to Seller Central unless :meth:`set_seller_consent` names another."""
-        return self.selling_partners.default
-
-    def set_seller_consent(self, partner: SellingPartner | str | None = None, *, granted: bool = True) -> None:
-        """Who signs in to Seller Central's consent from now on, and whether they authorize the app.
-
-        ``set_seller_consent(granted=False)``: the selling partner cancels, and the workflow ends on Seller
-        Central's page, without a redirect (as Amazon documents the Cancel button)."""
-        self.selling_partners.consent = (self.selling_partners.partner(partner), granted)
-
-    def issue_spapi_code(
-        self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
-    ) -> str:
-        """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
-        return selling_partner.issue_code(self, application, partner)
 
     # --- the token endpoint -------------------------------------------------------------------
 

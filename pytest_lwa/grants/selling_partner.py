@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 from urllib.parse import quote, urlsplit
 
 from ..model import NotRegistered, add_query, credential, listed, random_letters, words
@@ -34,6 +34,7 @@ from . import authorization_code
 
 if TYPE_CHECKING:
     from ..authority import Authority
+    from ..model import Client
 
 APPLICATION_ID_PREFIX: Final = "amzn1.sp.solution."
 #: an ``amazon_state`` works once, within this many seconds of the server's clock (the mock's choice:
@@ -318,13 +319,69 @@ def _redirect_target(app: SellingPartnerApp, given: str | None) -> str:
     return given or app.redirect_uris[0]
 
 
-def issue_code(authority: Authority, application: SellingPartnerApp | str, partner: SellingPartner | str | None) -> str:
-    """An ``spapi_oauth_code`` for ``partner``'s consent to ``application``, skipping the browser."""
-    application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
-    app = authority.selling_partners.apps.get(application_id)
-    if app is None:
-        raise NotRegistered(
-            f"no SP-API application {application_id!r} is registered", "add_sp_application() registers one"
+class SellingPartnerMethods:
+    """The Selling Partner API methods of :class:`~pytest_lwa.authority.Authority` (and so of the server)."""
+
+    if TYPE_CHECKING:  # what the authority provides
+
+        @property
+        def selling_partners(self) -> SellingPartners: ...
+
+        def _client(self, client: Client | str) -> Client: ...
+
+        def add_client(self) -> Client: ...
+
+    def add_sp_application(
+        self,
+        client: Client | str | None = None,
+        *,
+        login_uri: str,
+        redirect_uris: Iterable[str],
+        application_id: str | None = None,
+        name: str = "Test SP-API Application",
+        published: bool = False,
+        vendor: bool = False,
+    ) -> SellingPartnerApp:
+        """Register an SP-API application: ``application_id`` defaults to a new ``amzn1.sp.solution.…`` id,
+        ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
+        only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
+        client_id = self._client(client).client_id if client is not None else self.add_client().client_id
+        return self.selling_partners.add_app(
+            client_id,
+            login_uri,
+            redirect_uris,
+            application_id=application_id,
+            name=name,
+            published=published,
+            vendor=vendor,
         )
-    partner_id = authority.selling_partners.partner(partner).selling_partner_id
-    return authorization_code.issue(authority, app.client_id, "", partner_id)
+
+    def add_selling_partner(
+        self, selling_partner_id: str | None = None, *, name: str = "Test Seller"
+    ) -> SellingPartner:
+        """Register a seller or vendor account; ``selling_partner_id`` defaults to a new ``A…`` id."""
+        return self.selling_partners.add_partner(selling_partner_id, name)
+
+    @property
+    def default_selling_partner(self) -> SellingPartner:
+        """The selling partner who signs in to Seller Central unless :meth:`set_seller_consent` names another."""
+        return self.selling_partners.default
+
+    def set_seller_consent(self, partner: SellingPartner | str | None = None, *, granted: bool = True) -> None:
+        """Who signs in to Seller Central's consent from now on, and whether they authorize the app.
+
+        ``set_seller_consent(granted=False)``: the selling partner cancels, and the workflow ends on Seller
+        Central's page, without a redirect (as Amazon documents the Cancel button)."""
+        self.selling_partners.consent = (self.selling_partners.partner(partner), granted)
+
+    def issue_spapi_code(
+        self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
+    ) -> str:
+        """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
+        application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
+        app = self.selling_partners.apps.get(application_id)
+        if app is None:
+            hint = "add_sp_application() registers one"
+            raise NotRegistered(f"no SP-API application {application_id!r} is registered", hint)
+        partner_id = self.selling_partners.partner(partner).selling_partner_id
+        return authorization_code.issue(cast("Authority", self), app.client_id, "", partner_id)
