@@ -271,8 +271,10 @@ def test_appstore_lists_published_seller_apps_only(lwa_server: LwaServer, kind: 
 def test_registration_errors(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
     with pytest.raises(ValueError, match="absolute http"):
         lwa_server.add_sp_application(login_uri="/login", redirect_uris=[REDIRECT])
+    clients = len(lwa_server.clients)
     with pytest.raises(ValueError, match="already registered"):
         lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[REDIRECT], application_id=app.application_id)
+    assert len(lwa_server.clients) == clients  # no client made for an application that was refused
     with pytest.raises(KeyError, match="add_selling_partner"):
         lwa_server.set_seller_consent("ANOBODY")
     with pytest.raises(KeyError, match="add_sp_application"):

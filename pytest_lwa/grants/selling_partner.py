@@ -130,31 +130,7 @@ class SellingPartners:
             )
         return found
 
-    def add_app(
-        self,
-        client_id: str,
-        login_uri: str,
-        redirect_uris: Iterable[str],
-        *,
-        application_id: str | None = None,
-        name: str = "Test SP-API Application",
-        published: bool = False,
-        vendor: bool = False,
-    ) -> SellingPartnerApp:
-        uris = words(redirect_uris, "redirect_uris")
-        for uri in (login_uri, *uris):
-            parts = urlsplit(uri) if isinstance(uri, str) else None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"log-in and redirect URIs must be absolute http(s) URLs, got {uri!r}")
-        app = SellingPartnerApp(
-            credential(application_id, "application_id") or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
-            client_id,
-            name,
-            login_uri,
-            uris,
-            bool(published),
-            bool(vendor),
-        )
+    def add_app(self, app: SellingPartnerApp) -> SellingPartnerApp:
         with self.lock:
             if app.application_id in self.apps:
                 raise ValueError(f"an application with id {app.application_id!r} is already registered")
@@ -345,16 +321,23 @@ class SellingPartnerMethods:
         """Register an SP-API application: ``application_id`` defaults to a new ``amzn1.sp.solution.…`` id,
         ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
         only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
-        client_id = self._client(client).client_id if client is not None else self.add_client().client_id
-        return self.selling_partners.add_app(
-            client_id,
+        uris = words(redirect_uris, "redirect_uris")
+        if application_id in self.selling_partners.apps:  # before a client is made for it
+            raise ValueError(f"an application with id {application_id!r} is already registered")
+        for uri in (login_uri, *uris):
+            parts = urlsplit(uri) if isinstance(uri, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"log-in and redirect URIs must be absolute http(s) URLs, got {uri!r}")
+        app = SellingPartnerApp(
+            credential(application_id, "application_id") or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
+            self._client(client).client_id if client is not None else self.add_client().client_id,
+            name,
             login_uri,
-            redirect_uris,
-            application_id=application_id,
-            name=name,
-            published=published,
-            vendor=vendor,
+            uris,
+            bool(published),
+            bool(vendor),
         )
+        return self.selling_partners.add_app(app)
 
     def add_selling_partner(
         self, selling_partner_id: str | None = None, *, name: str = "Test Seller"
