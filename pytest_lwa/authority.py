@@ -257,8 +257,6 @@ class Authority(SellingPartnerMethods):
 
     # --- refresh tokens and revocation --------------------------------------------------------
 
-    # --- refresh tokens and revocation --------------------------------------------------------
-
     def issue_refresh_token(
         self,
         client: Client | str,

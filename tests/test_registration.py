@@ -1,0 +1,198 @@
+"""The authority's registration API as data, without HTTP: what each call registers or issues, in Amazon's
+formats, and the exact error each misuse gets."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from pytest_lwa import Authority, pkce_challenge
+from pytest_lwa.model import NotRegistered
+
+
+@pytest.fixture
+def authority() -> Authority:
+    return Authority()
+
+
+def test_generated_client(authority: Authority) -> None:
+    client = authority.add_client()
+    assert re.fullmatch(r"amzn1\.application-oa2-client\.[0-9a-f]{32}", client.client_id)
+    assert re.fullmatch(r"amzn1\.oa2-cs\.v1\.[0-9a-f]{64}", client.client_secret)
+    assert client.grants == ("client_credentials", "refresh_token", "authorization_code", "device_code")
+    assert (client.redirect_uris, client.previous_secrets, client.retired_secrets) == ((), (), ())
+    assert authority.clients == [client]
+    assert authority.find_client(client.client_id) is client
+
+
+@pytest.mark.parametrize(
+    ("keywords", "error", "message"),
+    [
+        ({"grants": ["implicit"]}, ValueError,
+         "unknown grant 'implicit'; grants are: client_credentials, refresh_token, authorization_code, device_code"),
+        ({"grants": "refresh_token"}, TypeError, "grants must be a list of strings, e.g. ['refresh_token']"),
+        ({"client_id": "a b"}, ValueError, "client_id must be a non-empty string without spaces, got 'a b'"),
+        ({"client_secret": ""}, ValueError, "client_secret must be a non-empty string without spaces, got ''"),
+        ({"scopes": ["a b"]}, ValueError, "each of scopes must be a non-empty string without spaces, got 'a b'"),
+        ({"redirect_uris": [""]}, ValueError, "each of redirect_uris must be a non-empty string without spaces"),
+    ],
+)  # fmt: skip
+def test_bad_clients(authority: Authority, keywords: dict[str, object], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        authority.add_client(**keywords)  # type: ignore[arg-type]
+    assert authority.clients == []
+
+
+def test_clients_are_unique_and_removable(authority: Authority) -> None:
+    authority.add_client("cid", "s1")
+    with pytest.raises(ValueError, match=re.escape("a client with client_id 'cid' is already registered; call")):
+        authority.add_client("cid", "s2")
+    authority.remove_client("cid")
+    assert authority.clients == []
+    with pytest.raises(NotRegistered) as missing:
+        authority.remove_client("cid")
+    assert str(missing.value) == "no client with client_id 'cid' is registered; add_client() registers one"
+
+
+def test_secrets_rotate_and_retire(authority: Authority) -> None:
+    first = authority.add_client("cid", "one")
+    second = authority.rotate_secret(first, "two")
+    assert (second.client_secret, second.previous_secrets) == ("two", ("one",))
+    third = authority.rotate_secret("cid")
+    assert re.fullmatch(r"amzn1\.oa2-cs\.v1\.[0-9a-f]{64}", third.client_secret)
+    assert third.previous_secrets == ("two", "one")
+    assert authority.find_client("cid") == third
+    for taken in ("one", third.client_secret):
+        with pytest.raises(
+            ValueError, match=r"^new_secret must differ from the client's current and previous secrets$"
+        ):
+            authority.rotate_secret("cid", taken)
+    with pytest.raises(
+        ValueError, match=r"^that secret is not one of the client's previous secrets \(it is the current"
+    ):
+        authority.retire_secret("cid", third.client_secret)
+    with pytest.raises(ValueError, match=r"^that secret is not one of the client's previous secrets$"):
+        authority.retire_secret("cid", "never")
+    fourth = authority.retire_secret("cid", "two")
+    assert (fourth.previous_secrets, fourth.retired_secrets) == (("one",), ("two",))
+    fifth = authority.retire_secret("cid")
+    assert (fifth.previous_secrets, fifth.retired_secrets) == ((), ("two", "one"))
+    assert fifth.accepts_secret(third.client_secret)
+    assert not fifth.accepts_secret("one")
+
+
+def test_users(authority: Authority) -> None:
+    default = authority.default_user
+    assert re.fullmatch(r"amzn1\.account\.[A-Z0-9]{28}", default.user_id)
+    assert (default.name, default.email, default.postal_code) == ("Test Customer", "customer@example.com", "98109")
+    named = authority.add_user("amzn1.account.X", name="N", email="e@example.com", postal_code="10001")
+    assert authority.users == [default, named]
+    assert authority.find_user("amzn1.account.X") is named
+    with pytest.raises(ValueError, match=re.escape("a user with user_id 'amzn1.account.X' is already registered")):
+        authority.add_user("amzn1.account.X")
+    with pytest.raises(NotRegistered, match=re.escape("no user with user_id 'nobody' is registered")):
+        authority.set_consent("nobody")
+    authority.set_consent(named, granted=False)
+    assert authority.consent == (named, False)
+    authority.set_consent()
+    assert authority.consent == (default, True)
+
+
+def test_refresh_tokens(authority: Authority) -> None:
+    client = authority.add_client("cid", "s")
+    user = authority.add_user("amzn1.account.U")
+    authority.clock.set(1000)
+    token = authority.issue_refresh_token(client, ["profile", "postal_code"], user)
+    claims = authority.claims(token)
+    assert claims is not None
+    assert (claims.prefix, claims.client_id, claims.scope, claims.issued_at, claims.expires_at, claims.user_id) == (
+        "Atzr|", "cid", "profile postal_code", 1000.0, None, "amzn1.account.U",
+    )  # fmt: skip
+    assert not claims.public
+    default = authority.claims(authority.issue_refresh_token("cid"))
+    assert default is not None
+    assert (default.scope, default.user_id) == ("profile", authority.default_user.user_id)
+    chosen = authority.issue_refresh_token("cid", token="Atzr|ci-token")
+    assert chosen == "Atzr|ci-token"
+    assert authority.claims(chosen) is not None
+    for bad in ("ci-token", "Atzr|two words", "Atza|x"):
+        with pytest.raises(ValueError, match=re.escape("a chosen refresh token must start with 'Atzr|' and have no")):
+            authority.issue_refresh_token("cid", token=bad)
+    for taken in ("Atzr|ci-token", token):
+        with pytest.raises(ValueError, match=re.escape(f"the refresh token {taken!r} already exists")):
+            authority.issue_refresh_token("cid", token=taken)
+    authority.revoke(chosen)
+    assert authority.claims(chosen) is None
+    with pytest.raises(ValueError, match=re.escape("that is not a token this server issued (or it was issued before")):
+        authority.revoke("Atzr|never")
+    public = authority.claims(authority.mint_refresh("cid", "profile", "u", public=True))
+    assert public is not None
+    assert public.public
+
+
+def test_authorization_codes(authority: Authority) -> None:
+    authority.add_client("cid", "s")
+    code = authority.issue_authorization_code("cid", ["profile"], redirect_uri="https://a/cb", code_challenge="c")
+    record = authority.codes.get(code)
+    assert record is not None
+    assert (record.client_id, record.user_id, record.scope, record.redirect_uri, record.challenge, record.method) == (
+        "cid", authority.default_user.user_id, "profile", "https://a/cb", "c", "S256",
+    )  # fmt: skip
+    assert re.fullmatch(f"[{string.ascii_letters}]{{20}}", code)
+    plain = authority.codes.get(authority.issue_authorization_code("cid", code_challenge_method="plain"))
+    assert plain is not None
+    assert (plain.challenge, plain.method) == (None, None)  # no challenge, no method
+    with pytest.raises(ValueError, match=r"^code_challenge_method must be 'S256' or 'plain'$"):
+        authority.issue_authorization_code("cid", code_challenge="c", code_challenge_method="S512")
+    assert pkce_challenge("v" * 43, "plain") == "v" * 43
+
+
+def test_device_decisions(authority: Authority) -> None:
+    client = authority.add_client("cid", "s")
+    pair = authority.create_code_pair(
+        {"response_type": "device_code", "client_id": client.client_id, "scope": "profile"}
+    )
+    user = authority.add_user("amzn1.account.D")
+    authority.approve_device(pair["user_code"], user)
+    stored = authority.pairs.by_device[pair["device_code"]]
+    assert (stored.state, stored.user_id) == ("approved", "amzn1.account.D")
+    authority.deny_device(pair["user_code"])
+    assert (stored.state, stored.user_id) == ("denied", None)
+    authority.clock.advance(600)
+    with pytest.raises(NotRegistered, match=re.escape(f"no live code pair with user_code {pair['user_code']!r}")):
+        authority.approve_device(pair["user_code"])
+    with pytest.raises(NotRegistered, match=re.escape("no live code pair with user_code 'NOPE'")):
+        authority.deny_device("NOPE")
+
+
+def test_selling_partners(authority: Authority) -> None:
+    default = authority.default_selling_partner
+    assert re.fullmatch(r"A[A-Z0-9]{13}", default.selling_partner_id)
+    assert default.name == "Test Seller"
+    named = authority.add_selling_partner("ASELLER", name="Seller Inc")
+    assert (named.selling_partner_id, named.name) == ("ASELLER", "Seller Inc")
+    assert list(authority.selling_partners.partners) == [default.selling_partner_id, "ASELLER"]
+    with pytest.raises(ValueError, match=re.escape("a selling partner with id 'ASELLER' is already registered")):
+        authority.add_selling_partner("ASELLER")
+    authority.set_seller_consent("ASELLER", granted=False)
+    assert authority.selling_partners.consent == (named, False)
+    app = authority.add_sp_application(login_uri="https://a/login", redirect_uris=["https://a/cb"], name="Tool")
+    assert re.fullmatch(r"amzn1\.sp\.solution\.[0-9a-f-]{36}", app.application_id)
+    assert (app.name, app.login_uri, app.redirect_uris, app.published, app.vendor) == (
+        "Tool", "https://a/login", ("https://a/cb",), False, False,
+    )  # fmt: skip
+    assert app.client_id == authority.clients[-1].client_id
+    vendor = authority.add_sp_application(
+        authority.clients[0], login_uri="http://a/l", redirect_uris=[], published=True, vendor=True
+    )
+    assert (vendor.client_id, vendor.published, vendor.vendor) == (authority.clients[0].client_id, True, True)
+    for login in ("ftp://a/l", "https:///l", "/l"):
+        with pytest.raises(
+            ValueError, match=re.escape(f"log-in and redirect URIs must be absolute http(s) URLs, got {login!r}")
+        ):
+            authority.add_sp_application(login_uri=login, redirect_uris=[])
+    code = authority.codes.get(authority.issue_spapi_code(app, "ASELLER"))
+    assert code is not None
+    assert (code.client_id, code.user_id, code.scope, code.redirect_uri) == (app.client_id, "ASELLER", "", None)
