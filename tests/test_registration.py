@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -196,3 +197,80 @@ def test_selling_partners(authority: Authority) -> None:
     code = authority.codes.get(authority.issue_spapi_code(app, "ASELLER"))
     assert code is not None
     assert (code.client_id, code.user_id, code.scope, code.redirect_uri) == (app.client_id, "ASELLER", "", None)
+
+
+def authorize(authority: Authority, **params: str) -> tuple[dict[str, str], str | None]:
+    """The query ``/ap/oa`` redirects with, and the reason recorded."""
+    answer = authority.authorize({"response_type": "code", "redirect_uri": "https://a/cb", **params})
+    assert answer.location is not None
+    query = dict(parse_qsl(urlsplit(answer.location).query))
+    return query, answer.reason
+
+
+def test_authorize_rejections(authority: Authority) -> None:
+    client = authority.add_client("cid", "s", scopes=["custom:scope"], redirect_uris=["https://a/cb"])
+    query, reason = authorize(authority, client_id="cid", scope="")
+    assert query == {
+        "error": "invalid_request",
+        "error_description": "The request is missing a required parameter : scope",
+    }
+    assert reason == "the request has no (or an empty) scope"
+    query, reason = authorize(authority, client_id="cid", scope="profile", code_challenge_method="S256", state="s")
+    assert query == {
+        "error": "invalid_request",
+        "error_description": "The request is missing a required parameter : code_challenge",
+        "state": "s",
+    }
+    assert reason == "code_challenge_method was sent without a code_challenge"
+    # a scope the client registered is one a user may consent to, as well as the user scopes
+    query, reason = authorize(authority, client_id="cid", scope="custom:scope profile")
+    assert (list(query), reason) == (["code", "scope"], None)
+    limited = authority.add_client("limited", "s", grants=["refresh_token"], redirect_uris=["https://a/cb"])
+    query, reason = authorize(authority, client_id=limited.client_id, scope="profile")
+    assert query["error"] == "unauthorized_client"
+    assert reason == (
+        "client 'limited' may not use authorization_code (its grants: 'refresh_token'); add_client(grants=[...])"
+        " allows it"
+    )
+    assert client.client_id == "cid"
+
+
+def test_a_challenge_without_a_method_is_plain(authority: Authority) -> None:
+    authority.add_client("cid", "s", redirect_uris=["https://a/cb"])
+    verifier = "v" * 50
+    query, _ = authorize(authority, client_id="cid", scope="profile", code_challenge=verifier)  # RFC 7636 4.3
+    record = authority.codes.get(query["code"])
+    assert record is not None
+    assert (record.challenge, record.method) == (verifier, "plain")
+    tokens = authority.token(
+        {"grant_type": "authorization_code", "code": query["code"], "client_id": "cid", "code_verifier": verifier,
+         "redirect_uri": "https://a/cb"}
+    )  # fmt: skip
+    assert tokens["refresh_token"].startswith("Atzr|")
+
+
+def test_code_pairs(authority: Authority) -> None:
+    authority.add_client("cid", "s")
+    params = {"response_type": "device_code", "client_id": "cid", "scope": "profile"}
+    pair = authority.create_code_pair(params)
+    assert re.fullmatch(r"[A-Z0-9]{6}", pair["user_code"])
+    assert re.fullmatch(r"[A-Za-z0-9_-]{36}", pair["device_code"])
+    stored = authority.pairs.by_device[pair["device_code"]]
+    assert (stored.client_id, stored.scope, stored.expires_at) == ("cid", "profile", authority.clock.now() + 600)
+    authority.clock.advance(600)  # exactly its lifetime: gone when the next pair is made
+    authority.create_code_pair(params)
+    assert pair["device_code"] not in authority.pairs.by_device
+    assert pair["user_code"] not in authority.pairs.by_user_code
+
+
+def test_sp_application_defaults_and_checks(authority: Authority) -> None:
+    app = authority.add_sp_application(login_uri="https://a/login", redirect_uris=["https://a/cb"])
+    assert app.name == "Test SP-API Application"
+    with pytest.raises(TypeError, match=re.escape("redirect_uris must be a list of strings, e.g. ['https://a/cb']")):
+        authority.add_sp_application(login_uri="https://a/login", redirect_uris="https://a/cb")
+    with pytest.raises(
+        ValueError, match=re.escape("application_id must be a non-empty string without spaces, got 'a b'")
+    ):
+        authority.add_sp_application(login_uri="https://a/login", redirect_uris=[], application_id="a b")
+    with pytest.raises(ValueError, match=re.escape("absolute http(s) URLs, got None")):
+        authority.add_sp_application(login_uri=None, redirect_uris=[])  # type: ignore[arg-type]
