@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from pytest_lwa import Authority, pkce_challenge
+from pytest_lwa import Authority, errors, pkce_challenge
+from pytest_lwa.grants.selling_partner import login_redirect
 from pytest_lwa.model import NotRegistered
 
 
@@ -274,3 +275,66 @@ def test_sp_application_defaults_and_checks(authority: Authority) -> None:
         authority.add_sp_application(login_uri="https://a/login", redirect_uris=[], application_id="a b")
     with pytest.raises(ValueError, match=re.escape("absolute http(s) URLs, got None")):
         authority.add_sp_application(login_uri=None, redirect_uris=[])  # type: ignore[arg-type]
+
+
+def test_device_polls_say_why(authority: Authority) -> None:
+    authority.add_client("cid", "s")
+    authority.add_client("other", "s")
+    pair = authority.create_code_pair(
+        {"response_type": "device_code", "client_id": "cid", "scope": "profile postal_code"}
+    )
+    poll = {"grant_type": "device_code", "device_code": pair["device_code"], "user_code": pair["user_code"]}
+    with pytest.raises(errors.INVALID_CODE_PAIR) as unknown:
+        authority.token({**poll, "device_code": "nope", "client_id": "cid"})
+    assert unknown.value.reason == (
+        "the device_code is unknown, used, expired (600 s of the server's clock) or from before a reset"
+    )
+    with pytest.raises(errors.INVALID_CODE_PAIR) as other:
+        authority.token({**poll, "client_id": "other", "client_secret": "s"})
+    assert other.value.reason == "the code pair was made for client 'cid'"
+    user = authority.add_user("amzn1.account.DEV")
+    authority.approve_device(pair["user_code"], user)
+    tokens = authority.token(poll)
+    access, refresh = authority.claims(tokens["access_token"]), authority.claims(tokens["refresh_token"])
+    assert access is not None
+    assert refresh is not None
+    assert (access.scope, access.user_id, refresh.scope, refresh.public) == (
+        "profile postal_code", "amzn1.account.DEV", "profile postal_code", True,
+    )  # fmt: skip
+
+
+def test_codes_for_a_named_user_and_pkce_bounds(authority: Authority) -> None:
+    authority.add_client("cid", "s")
+    user = authority.add_user("amzn1.account.NAMED")
+    code = authority.codes.get(authority.issue_authorization_code("cid", ["profile", "postal_code"], user))
+    assert code is not None
+    assert (code.user_id, code.scope) == ("amzn1.account.NAMED", "profile postal_code")
+    with pytest.raises(NotRegistered) as missing:
+        authority.issue_authorization_code("cid", user="amzn1.account.NONE")
+    assert str(missing.value) == "no user with user_id 'amzn1.account.NONE' is registered; add_user() registers one"
+    every = string.ascii_letters + string.digits + "-._~"  # all 66 characters a verifier may use
+    for verifier, works in ((every, True), ("v" * 128, True), ("v" * 129, False), ("v" * 42, False), ("v" * 43, True)):
+        redeemable = authority.issue_authorization_code("cid", code_challenge=pkce_challenge(verifier))
+        params = {"grant_type": "authorization_code", "code": redeemable, "client_id": "cid", "code_verifier": verifier}
+        if works:
+            assert authority.token(params)["token_type"] == "bearer"
+        else:
+            with pytest.raises(errors.INVALID_CODE):
+                authority.token(params)
+
+
+def test_workflows_in_progress_end_after_600_s(authority: Authority) -> None:
+    app = authority.add_sp_application(login_uri="https://a/login", redirect_uris=["https://a/cb"], published=True)
+    partner = authority.default_selling_partner
+    first = dict(parse_qsl(urlsplit(login_redirect(authority, app, partner, "http://m", consented=True)).query))
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", first["amazon_state"])
+    assert first["amazon_callback_uri"] == f"http://m/apps/authorize/confirm/{app.application_id}"
+    assert authority.selling_partners.pending[first["amazon_state"]].consented is True
+    authority.clock.advance(600)  # exactly its lifetime: gone when the next workflow starts
+    login_redirect(authority, app, partner, "http://m", consented=False)
+    assert first["amazon_state"] not in authority.selling_partners.pending
+    with pytest.raises(NotRegistered) as missing:
+        authority.issue_spapi_code("amzn1.sp.solution.none")
+    assert str(missing.value) == (
+        "no SP-API application 'amzn1.sp.solution.none' is registered; add_sp_application() registers one"
+    )

@@ -299,7 +299,12 @@ def test_interactive_seller_consent(lwa_server: LwaServer, app: SellingPartnerAp
         timeout=5,
     )
     assert r.status_code == 302
-    assert query(r.headers["Location"])["selling_partner_id"] == "ATYPED00000001"
+    login = query(r.headers["Location"])
+    assert login["selling_partner_id"] == "ATYPED00000001"
+    # consent is given: the callback goes straight on to the redirect URI, no second page
+    back = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s")
+    assert back.status_code == 302
+    assert query(back.headers["Location"])["selling_partner_id"] == "ATYPED00000001"
     r = requests.post(
         lwa_server.url + "/apps/authorize/consent",
         data={**form, "lwa_decision": "cancel"},

@@ -141,7 +141,7 @@ class DeviceCode(Grant):
                 )
             del authority.pairs.by_device[params["device_code"]]
             del authority.pairs.by_user_code[pair.user_code]
-        if pair.state == "denied" or pair.user_id is None:
+        if pair.user_id is None:  # denied (an approval always names its user)
             raise errors.ACCESS_DENIED(reason=f"the user denied user_code {pair.user_code}: deny_device()")
         refresh = authority.mint_refresh(client.client_id, pair.scope, pair.user_id, public=True)
         return authority.user_tokens(client.client_id, pair.scope, pair.user_id, refresh)
