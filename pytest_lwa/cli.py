@@ -296,6 +296,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     if args.ready_file and not Path(args.ready_file).resolve().parent.is_dir():
         raise ConfigError(f"--ready-file {args.ready_file}: the folder {Path(args.ready_file).parent} does not exist")
     handler: logging.Handler | None = None
+    previous_level = logging.getLogger("pytest_lwa").level
     try:
         try:
             server = LwaServer(
@@ -398,5 +399,6 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         )
         return 0
     finally:
-        if handler is not None:
+        if handler is not None:  # the process's logging as it was (serve also runs in-process, in tests)
             logging.getLogger("pytest_lwa").removeHandler(handler)
+            logging.getLogger("pytest_lwa").setLevel(previous_level)

@@ -298,7 +298,7 @@ class RequestHandler(WSGIRequestHandler):
                 return
             self.connection.settimeout(DRAIN_IDLE_SECONDS)
             total = 0
-            while total < LINGER_BYTES and (chunk := self.rfile.read1(65536)):
+            while total < LINGER_BYTES and (chunk := self.rfile.read1(8192)):  # small: one is held per linger
                 total += len(chunk)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

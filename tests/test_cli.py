@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import re
 import shlex
@@ -381,6 +382,9 @@ def test_serve_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert kept.sock.recv(1) == b""  # kept connections are closed when the server stops
     kept.close()
     assert capsys.readouterr().out.startswith(f"Serving Login With Amazon mock on {info['url']}\n")
+    # the process's logging is as it was: a level left at ERROR (or INFO) would change every later test's logs
+    logger = logging.getLogger("pytest_lwa")
+    assert (logger.level, logger.handlers) == (logging.NOTSET, [])
 
 
 def test_setting_flags_reach_the_configuration() -> None:
