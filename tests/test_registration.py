@@ -338,3 +338,52 @@ def test_workflows_in_progress_end_after_600_s(authority: Authority) -> None:
     assert str(missing.value) == (
         "no SP-API application 'amzn1.sp.solution.none' is registered; add_sp_application() registers one"
     )
+
+
+def test_authorize_reasons_and_what_a_code_remembers(authority: Authority) -> None:
+    with pytest.raises(errors.UNKNOWN_CLIENT_ID) as unknown:
+        authority.authorize({"response_type": "code", "scope": "profile"})
+    assert unknown.value.reason == (
+        "client_id '' is not registered (registered: none); register it with add_client(), the lwa marker's"
+        " clients=, or serve --client"
+    )
+    authority.add_client("bare", "s")
+    with pytest.raises(errors.UNREGISTERED_REDIRECT_URI) as nowhere:
+        authority.authorize({"response_type": "code", "scope": "profile", "client_id": "bare"})
+    assert nowhere.value.reason == (
+        "no redirect_uri was sent and client 'bare' does not have exactly one (registered: none)"
+    )
+    authority.add_client("cid", "s", redirect_uris=["https://a/cb"])
+    user = authority.add_user("amzn1.account.C")
+    cancelled = authority.authorize(
+        {"response_type": "code", "scope": "profile", "client_id": "cid"}, consent=(user, False)
+    )
+    assert cancelled.reason == "the user amzn1.account.C cancelled on the consent page"
+    query, _ = authorize(authority, client_id="cid", scope="profile")  # with redirect_uri: it must come back
+    with pytest.raises(errors.INVALID_CODE) as forgotten:
+        authority.token({"grant_type": "authorization_code", "code": query["code"], "client_id": "cid",
+                         "client_secret": "s"})  # fmt: skip
+    assert forgotten.value.reason == "redirect_uri None is not the authorize request's 'https://a/cb'"
+
+
+def test_pkce_codes_make_public_refresh_tokens_only_without_a_secret(authority: Authority) -> None:
+    authority.add_client("cid", "s")
+    verifier = "v" * 43
+    for secret, public in (("s", False), ("", True)):
+        code = authority.issue_authorization_code("cid", code_challenge=pkce_challenge(verifier))
+        params = {"grant_type": "authorization_code", "code": code, "client_id": "cid", "code_verifier": verifier}
+        tokens = authority.token({**params, "client_secret": secret} if secret else params)
+        refresh, access = authority.claims(tokens["refresh_token"]), authority.claims(tokens["access_token"])
+        assert refresh is not None
+        assert access is not None
+        assert (refresh.public, refresh.client_id, access.client_id) == (public, "cid", "cid")
+
+
+def test_scope_reasons_for_a_client_without_scopes() -> None:
+    from pytest_lwa import Client
+    from pytest_lwa.model import scope_reason
+
+    bare = Client("bare", "s", scopes=())
+    assert scope_reason(["zzz"], bare) == (
+        "scope 'zzz' is not registered for client 'bare' (its scopes: none); add_client(scopes=[...]) registers scopes"
+    )
