@@ -165,6 +165,12 @@ def _check_version(app: SellingPartnerApp, params: Mapping[str, str]) -> bool:
     return beta
 
 
+def _require_state(params: Mapping[str, str], reason: str) -> None:
+    """The authorization URI and the callback must carry a ``state``; Seller Central's page otherwise."""
+    if not params.get("state"):
+        raise SellerCentralError(400, "The authorization request is missing its state.", reason)
+
+
 def login_redirect(
     authority: Authority, app: SellingPartnerApp, partner: SellingPartner, base_url: str, *, consented: bool
 ) -> str:
@@ -194,12 +200,9 @@ def consent(
     store = authority.selling_partners
     app = store.app(params.get("application_id", ""))
     _check_version(app, params)
-    if not params.get("state"):
-        raise SellerCentralError(
-            400,
-            "The authorization request is missing its state.",
-            "the authorization URI has no state: the website workflow requires one (the app checks it on return)",
-        )
+    _require_state(
+        params, "the authorization URI has no state: the website workflow requires one (the app checks it on return)"
+    )
     if decision is None and authority.settings.interactive_consent:
         return Step(app=app, carry=dict(params))
     partner, granted = decision if decision is not None else store.consent
@@ -236,12 +239,9 @@ def callback(
     amazon_state = params.get("amazon_state", "")
     pending = _pending(authority, amazon_state, app, take=False)
     _check_version(app, params)
-    if not params.get("state"):
-        raise SellerCentralError(
-            400,
-            "The authorization request is missing its state.",
-            "the callback has no state: the app must send one with amazon_state (it comes back with the code)",
-        )
+    _require_state(
+        params, "the callback has no state: the app must send one with amazon_state (it comes back with the code)"
+    )
     target = _redirect_target(app, params.get("redirect_uri"))
     partner = store.partner(pending.selling_partner_id)
     if not pending.consented:  # the Appstore workflow: the selling partner consents here
