@@ -58,9 +58,10 @@ def all_grants() -> tuple[str, ...]:
     return GRANT_TYPES
 
 
-def _about(help: str, metavar: str | None = None) -> dict[str, str | None]:
-    """A setting's help (and its value's name on a command line), from which every way to set it is made."""
-    return {"help": help, "metavar": metavar}
+def _about(help: str, metavar: str | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A setting's help, its value's name on a command line and the values it may take (if only some), from
+    which every way to set it is made."""
+    return {"help": help, "metavar": metavar, "choices": choices}
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ class Settings:
     )
     body_style: BodyStyle = field(
         default="classic",
-        metadata=_about("error bodies: classic (two keys) or modern (with error_index and request_id)", "STYLE"),
+        metadata=_about(
+            "error bodies: classic (two keys) or modern (with error_index and request_id)", "STYLE", BODY_STYLES
+        ),
     )
     rotate_refresh_tokens: bool = field(
         default=False,
@@ -113,10 +116,11 @@ class Settings:
         if isinstance(self.expires_in, bool) or not isinstance(self.expires_in, int) or self.expires_in < 1:
             raise ValueError(f"expires_in must be a whole number of seconds >= 1, got {self.expires_in!r}")
         for setting in SETTINGS:
-            if setting_kind(setting) == "bool" and not isinstance(getattr(self, setting.name), bool):
-                raise ValueError(f"{setting.name} must be True or False, got {getattr(self, setting.name)!r}")
-        if self.body_style not in BODY_STYLES:
-            raise ValueError(f"body_style must be one of {', '.join(BODY_STYLES)}, got {self.body_style!r}")
+            value, choices = getattr(self, setting.name), setting_choices(setting)
+            if setting_kind(setting) == "bool" and not isinstance(value, bool):
+                raise ValueError(f"{setting.name} must be True or False, got {value!r}")
+            if choices and value not in choices:
+                raise ValueError(f"{setting.name} must be one of {', '.join(choices)}, got {value!r}")
 
 
 #: every setting, in order: ``name``, ``type``, ``default`` and ``metadata["help"]``
@@ -130,7 +134,8 @@ def setting_kind(setting: dataclasses.Field[Any]) -> Literal["int", "bool", "cho
 
 
 def setting_choices(setting: dataclasses.Field[Any]) -> tuple[str, ...]:
-    return BODY_STYLES if setting.name == "body_style" else ()
+    """The values a setting may take, when only some may be taken."""
+    return tuple(setting.metadata["choices"])
 
 
 def setting_from_text(setting: dataclasses.Field[Any], text: str, where: str) -> Any:

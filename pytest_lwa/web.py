@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
-from urllib.parse import quote
 
 from . import errors, pages
 from .errors import LwaError
@@ -54,10 +53,13 @@ class Pages:
         answer.reason = reason
         return answer
 
-    def _form(self, request: LwaRequest) -> tuple[dict[str, str], dict[str, str]]:
-        """The request's own parameters, and the consent page's fields."""
+    def _form(self, request: LwaRequest) -> tuple[dict[str, str], str, bool]:
+        """The request's own parameters, and what its consent page's form said: the account (typed, else
+        chosen; empty for the default one) and whether Allow was pressed."""
         params = self.app.params(request)
-        return {k: v for k, v in params.items() if k not in _FIELDS}, {k: params.get(k, "") for k in _FIELDS}
+        account = params.get("lwa_typed_account", "").strip() or params.get("lwa_account", "")
+        own = {k: v for k, v in params.items() if k not in _FIELDS}
+        return own, account, params.get("lwa_decision") == "allow"
 
     # --- /ap/oa ---------------------------------------------------------------------------------
 
@@ -67,13 +69,12 @@ class Pages:
 
     def decide(self, request: LwaRequest) -> Answer:
         """``POST /ap/oa/consent``: the consent page's Allow or Cancel."""
-        params, fields = self._form(request)
-        typed = fields["lwa_typed_account"].strip()
+        params, account, allowed = self._form(request)
         try:
-            user = self._user(typed or fields["lwa_account"])
+            user = self._user(account)
         except ValueError as error:
             return _html(400, pages.error_page(str(error)), f"the consent page named no usable user: {error}")
-        return self._authorize(request, params, (user, fields["lwa_decision"] == "allow"))
+        return self._authorize(request, params, (user, allowed))
 
     def _user(self, user_id: str) -> User:
         if not user_id:
@@ -113,12 +114,11 @@ class Pages:
 
     def _seller_step(self, request: LwaRequest, run: StepRunner) -> Answer:
         """A Seller Central route: a GET starts its step, a POST is its page's form answering it."""
-        params, fields = self._form(request)
+        params, account, allowed = self._form(request)
         decision = None
         try:
             if request.method == "POST":
-                typed = fields["lwa_typed_account"].strip()
-                decision = (self._partner(typed or fields["lwa_account"]), fields["lwa_decision"] == "allow")
+                decision = (self._partner(account), allowed)
             step = run(params, decision)
         except SellerCentralError as error:
             return _html(error.status, pages.seller_central_error(error.message, error.code), error.reason)
@@ -176,8 +176,3 @@ class Pages:
                 self.authority, application_id, base, decision[0] if decision else None
             ),
         )
-
-
-def appstore_path(application_id: str) -> str:
-    """The path of an application's Appstore detail page."""
-    return selling_partner.APPSTORE_PATH + quote(application_id, safe="")
