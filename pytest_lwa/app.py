@@ -11,9 +11,7 @@ pages a browser sees (``/ap/oa``'s error and consent pages, Seller Central's wor
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from . import errors, userinfo, web
+from . import errors, unique, userinfo, web
 from .errors import LwaError
 from .faults import Fault, FaultQueue
 from .grants.selling_partner import APPSTORE_PATH, CALLBACK_PATH, CONSENT_PATH
@@ -85,6 +83,12 @@ class LwaApp:
             [Rule(rule, endpoint=rule, methods=methods.split()) for rule, methods, _ in table], merge_slashes=False
         )
         self._adapter = self.routes.bind("lwa")
+        #: the fixed paths as sent, and the methods each takes: most requests need no matching
+        self._fixed = {
+            rule: (handler, {*methods.split(), "HEAD"} if "GET" in methods else set(methods.split()))
+            for rule, methods, handler in table
+            if "<" not in rule
+        }
         self._date: tuple[int, str] = (0, "")
 
     def reset(self) -> None:
@@ -95,7 +99,7 @@ class LwaApp:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = LwaRequest(environ)
-        request_id = str(uuid.uuid4())
+        request_id = unique.request_id()
         generation = self.generation
         seen: dict[str, Any] | None = None
         fault = None
@@ -156,7 +160,7 @@ class LwaApp:
 
     def headers(self) -> list[tuple[str, str]]:
         """The headers of an answer: Amazon's fixed ones, its request id (``X-Amz-Rid``) and date."""
-        rid = secrets.token_hex(10).upper()
+        rid = unique.unique_bytes(10).hex().upper()
         return [*JSON_HEADERS, ("X-Amz-Rid", rid), ("X-Amz-Date", self._http_date())]
 
     def _http_date(self) -> str:
@@ -195,6 +199,9 @@ class LwaApp:
         }
 
     def _dispatch(self, request: LwaRequest) -> dict[str, Any] | Answer:
+        handler, methods = self._fixed.get(request.path, (None, ()))
+        if handler is not None and request.method in methods:
+            return handler(request)
         adapter = self._adapter
         try:
             try:

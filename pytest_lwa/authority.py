@@ -73,6 +73,7 @@ class Authority(SellingPartnerMethods):
             self._named: dict[str, TokenClaims] = {}  # refresh tokens whose text a configuration chose
             # made on first use: a reset that nothing follows (the one after each test) costs next to nothing
             self._minter: TokenMinter | None = None
+            self._token_key = secrets.token_bytes()  # drawn here, outside any answer (see pytest_lwa.unique)
             self._default_user: User | None = None
             self._consent: tuple[User, bool] | None = None
             self._selling_partners: selling_partner.SellingPartners | None = None
@@ -82,7 +83,7 @@ class Authority(SellingPartnerMethods):
         """Mints and reads this server's tokens; a new key after each reset."""
         with self.lock:
             if self._minter is None:
-                self._minter = TokenMinter()
+                self._minter = TokenMinter(self._token_key)
             return self._minter
 
     @property

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 from typing import Any, Final, Literal
+
+from .unique import unique_bytes
 
 __all__ = [
     "BODY_STYLES",
@@ -106,7 +107,7 @@ class LwaError(Exception):
             raise ValueError(f"style must be one of {', '.join(BODY_STYLES)}, got {style!r}")
         fields: dict[str, str] = {}
         if style == "modern":
-            fields["error_index"] = base64.urlsafe_b64encode(secrets.token_bytes(ERROR_INDEX_BYTES)).decode("ascii")
+            fields["error_index"] = base64.urlsafe_b64encode(unique_bytes(ERROR_INDEX_BYTES)).decode("ascii")
         fields["error_description"] = self.description
         fields["error"] = self.error
         if style == "modern":

@@ -10,7 +10,6 @@ missing, expired, revoked or wrong-scope tokens, so its refresh-on-403 logic can
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -18,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from .errors import compact_json
 from .model import TokenRejected
+from .unique import request_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -60,7 +60,7 @@ def rejection(authority: Verifier, request: Request, scopes: Iterable[str] = ())
     except TokenRejected as rejected:
         details = DETAILS.get(rejected.reason, DETAILS["invalid"])
         body = {"errors": [{"code": "Unauthorized", "message": MESSAGE, "details": details}]}
-        headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+        headers = {"x-amzn-RequestId": request_id()}
         if rejected.reason == "missing":
             headers["x-amzn-ErrorType"] = "AccessDeniedException"
         return Response(compact_json(body), 403, headers=headers, content_type="application/json")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .errors import compact_json
+from .unique import unique_bytes
 
 __all__ = [
     "ACCESS_TOKEN_MIN_LENGTH",
@@ -113,7 +114,7 @@ class TokenMinter:
         """A new token for ``claims``; two calls never return the same token."""
         fields = [claims.client_id, claims.scope, claims.issued_at, claims.expires_at, claims.user_id, claims.public]
         plaintext = compact_json(fields).ljust(_PLAINTEXT_BYTES)
-        nonce = secrets.token_bytes(_NONCE_BYTES)
+        nonce = unique_bytes(_NONCE_BYTES)
         sealed = _MAGIC[claims.prefix] + nonce + self._keystream_xor(nonce, plaintext)
         return claims.prefix + _encode(sealed + self._tag(claims.prefix.encode() + sealed))
 

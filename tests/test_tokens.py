@@ -39,7 +39,7 @@ GOLDEN = {
 
 @pytest.fixture
 def fixed_nonce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens.secrets, "token_bytes", lambda n: bytes(range(n)))
+    monkeypatch.setattr(tokens, "unique_bytes", lambda n: bytes(range(n)))
 
 
 @pytest.mark.usefixtures("fixed_nonce")
