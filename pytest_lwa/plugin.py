@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 MARKER_ONLY: Final = ("clients", "teardown_checks")
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _SETTINGS = pytest.StashKey[dict[str, Any]]()
-_SERVER = pytest.StashKey["LwaServer"]()
+#: the servers a test's fixtures gave it (reset after its teardown), each with its teardown check on or off
+_SERVERS = pytest.StashKey[list[tuple["LwaServer", bool]]]()
+#: the tests running, innermost last (a test may run a pytest session of its own): the fixtures read theirs
+#: here instead of taking ``request``, an argument that costs every test a fixture lookup (tens of
+#: microseconds, more than the rest of the fixture; benchmarks/run.py measures a test's cost)
+_RUNNING: list[pytest.Item] = []
 #: requests shown in a failed test's report, the most recent
 REPORTED_REQUESTS: Final = 50
 
@@ -48,15 +53,39 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    _RUNNING.append(item)
+    try:
+        return (yield)
+    finally:
+        _RUNNING.pop()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Once the test's fixtures are torn down (those using its servers among them): check each server, then
+    reset it."""
+    servers = item.stash.get(_SERVERS, ())
+    try:
+        yield
+        for server, checks in servers:
+            if checks:
+                _check(item, server)
+    finally:
+        for server, _ in servers:
+            server.reset()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when is not None:  # always set; pytest 7.4's types allow None
         item.stash.setdefault(_REPORTS, {})[report.when] = report
-    server = item.stash.get(_SERVER, None)
-    if report.failed and report.when == "call" and server is not None:
-        report.sections.append(("lwa_server requests", _requests_section(server)))
+    servers = item.stash.get(_SERVERS, ())
+    if report.failed and report.when == "call" and servers:
+        report.sections.append(("lwa_server requests", _requests_section(servers[-1][0])))
     return report
 
 
@@ -100,9 +129,9 @@ def _read_configured(config: pytest.Config) -> dict[str, Any]:
     return settings
 
 
-def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
+def _marker(item: pytest.Item) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for marker in reversed(list(request.node.iter_markers("lwa"))):  # the closest marker wins
+    for marker in reversed(list(item.iter_markers("lwa"))):  # the closest marker wins
         if marker.args:
             raise TypeError("@pytest.mark.lwa takes keyword arguments only, e.g. @pytest.mark.lwa(expires_in=60)")
         merged.update(marker.kwargs)
@@ -169,22 +198,22 @@ def _with_certificates(
 
 
 @pytest.fixture
-def lwa_proxy(request: pytest.FixtureRequest, lwa_proxy_session_server: LwaServer) -> Iterator[LwaServer]:
+def lwa_proxy(lwa_proxy_session_server: LwaServer) -> LwaServer:
     """``lwa_server`` that is also a proxy for Amazon's LWA hosts: give a process ``lwa_proxy.proxy_env``
     (``HTTPS_PROXY``, ``NO_PROXY``, the CA variables) and its requests to ``https://api.amazon.com`` reach it."""
-    yield from _for_this_test(request, lwa_proxy_session_server)
+    return _for_this_test(lwa_proxy_session_server)
 
 
 @pytest.fixture
-def lwa_server(request: pytest.FixtureRequest, lwa_session_server: LwaServer) -> Iterator[LwaServer]:
+def lwa_server(lwa_session_server: LwaServer) -> LwaServer:
     """A fake Login With Amazon server, empty and with default settings for this test."""
-    yield from _for_this_test(request, lwa_session_server)
+    return _for_this_test(lwa_session_server)
 
 
 @pytest.fixture
-def lwa_https_server(request: pytest.FixtureRequest, lwa_https_session_server: LwaServer) -> Iterator[LwaServer]:
+def lwa_https_server(lwa_https_session_server: LwaServer) -> LwaServer:
     """``lwa_server`` over HTTPS; trust ``.ca_bundle`` (a PEM path) or ``.ssl_context`` in the client."""
-    yield from _for_this_test(request, lwa_https_session_server)
+    return _for_this_test(lwa_https_session_server)
 
 
 @pytest.fixture
@@ -199,25 +228,24 @@ def lwa_amazon_hosts(lwa_server: LwaServer, monkeypatch: pytest.MonkeyPatch) -> 
     return lwa_server
 
 
-def _for_this_test(request: pytest.FixtureRequest, server: LwaServer) -> Iterator[LwaServer]:
+def _for_this_test(server: LwaServer) -> LwaServer:
+    """``server``, reset and configured for the running test (its teardown resets it again)."""
+    item = _RUNNING[-1]
     server.reset()
-    request.node.stash[_SERVER] = server
-    marker = _marker(request)
+    servers = item.stash.setdefault(_SERVERS, [])
+    servers.append((server, False))  # reset after the test even when its marker is refused
+    marker = _marker(item)
+    servers[-1] = (server, marker.get("teardown_checks", True))
     settings = {k: v for k, v in marker.items() if k not in MARKER_ONLY}
-    server.configure(**{**_configured(request.config), **settings})
+    server.configure(**{**_configured(item.config), **settings})
     for spec in marker.get("clients", ()):
         server.add_client(**spec)
-    try:
-        yield server
-        if marker.get("teardown_checks", True):
-            _check(request, server)
-    finally:
-        server.reset()
+    return server
 
 
-def _check(request: pytest.FixtureRequest, server: LwaServer) -> None:
+def _check(item: pytest.Item, server: LwaServer) -> None:
     """Fail the test for faults it queued but never triggered, or errors inside the server thread."""
-    reports = request.node.stash.get(_REPORTS, {})
+    reports = item.stash.get(_REPORTS, {})
     if any(report.failed or hasattr(report, "wasxfail") for report in reports.values()):
         return  # the test's own failure (or expected failure) says more
     problems = [f"queued fault never used: {fault.describe()}" for fault in server.pending_faults]

@@ -176,6 +176,36 @@ def test_unused_fault_fails_at_teardown(pytester: pytest.Pytester) -> None:
     assert "ERROR at teardown of test_already_failing" not in result.stdout.str()
 
 
+def test_a_server_taken_mid_test_is_checked_and_reset_after_the_fixtures_using_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest, requests
+
+        SEEN = []
+
+        @pytest.fixture
+        def logs_at_teardown(lwa_server):
+            yield
+            SEEN.append(len(lwa_server.request_log))  # still this test's server: reset comes after
+
+        def test_taken_mid_test(request):
+            server = request.getfixturevalue("lwa_server")
+            server.add_client(client_id="mid-test")
+            server.fail_next()
+
+        def test_after_it(lwa_server, logs_at_teardown):
+            assert lwa_server.clients == []
+            requests.post(lwa_server.token_url)
+
+        def test_last(lwa_session_server):
+            assert SEEN == [1] and lwa_session_server.request_log == []
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_taken_mid_test*", "*queued fault never used*"])
+
+
 def test_server_thread_error_fails_at_teardown(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
