@@ -58,7 +58,10 @@ def all_grants() -> tuple[str, ...]:
     return GRANT_TYPES
 
 
-def _about(help: str, metavar: str | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
+# Runs only while the module is imported, before mutation testing can switch a mutant on (as errors._kind).
+def _about(  # pragma: no mutate block
+    help: str, metavar: str | None = None, choices: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """A setting's help, its value's name on a command line and the values it may take (if only some), from
     which every way to set it is made."""
     return {"help": help, "metavar": metavar, "choices": choices}

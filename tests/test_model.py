@@ -126,6 +126,9 @@ def test_reasons() -> None:
     assert not_granted(CLIENT, "device_code") == (
         "client 'cid' may not use device_code (its grants: 'refresh_token'); add_client(grants=[...]) allows it"
     )
+    assert not_granted(dataclasses.replace(CLIENT, grants=()), "device_code") == (
+        "client 'cid' may not use device_code (its grants: none); add_client(grants=[...]) allows it"
+    )
     assert wrong_secret(CLIENT, "") == (
         "no client_secret was sent, and client 'cid' must send one here (only a device poll, a PKCE code and a"
         " public client's refresh may leave it out)"

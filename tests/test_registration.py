@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from pytest_lwa import Authority, errors, pkce_challenge
+from pytest_lwa.grants import device_code, selling_partner
 from pytest_lwa.grants.selling_partner import login_redirect
 from pytest_lwa.model import NotRegistered
 
@@ -90,7 +91,10 @@ def test_users(authority: Authority) -> None:
     assert re.fullmatch(r"amzn1\.account\.[A-Z0-9]{28}", default.user_id)
     assert (default.name, default.email, default.postal_code) == ("Test Customer", "customer@example.com", "98109")
     named = authority.add_user("amzn1.account.X", name="N", email="e@example.com", postal_code="10001")
-    assert authority.users == [default, named]
+    another = authority.add_user()  # the default user's details, a new id
+    assert (another.name, another.email, another.postal_code) == (default.name, default.email, default.postal_code)
+    assert another.user_id != default.user_id
+    assert authority.users == [default, named, another]
     assert authority.find_user("amzn1.account.X") is named
     with pytest.raises(ValueError, match=re.escape("a user with user_id 'amzn1.account.X' is already registered")):
         authority.add_user("amzn1.account.X")
@@ -148,6 +152,8 @@ def test_authorization_codes(authority: Authority) -> None:
     assert (plain.challenge, plain.method) == (None, None)  # no challenge, no method
     with pytest.raises(ValueError, match=r"^code_challenge_method must be 'S256' or 'plain'$"):
         authority.issue_authorization_code("cid", code_challenge="c", code_challenge_method="S512")
+    with pytest.raises(TypeError, match=r"^scopes must be a list of strings, e.g. \['profile'\], not a single string$"):
+        authority.issue_authorization_code("cid", "profile")
     assert pkce_challenge("v" * 43, "plain") == "v" * 43
 
 
@@ -386,3 +392,45 @@ def test_scope_reasons_for_a_client_without_scopes() -> None:
     assert scope_reason(["zzz"], bare) == (
         "scope 'zzz' is not registered for client 'bare' (its scopes: none); add_client(scopes=[...]) registers scopes"
     )
+
+
+def test_selling_partner_and_application_errors(authority: Authority) -> None:
+    partner = authority.add_selling_partner()
+    assert (partner.name, partner.selling_partner_id[0]) == ("Test Seller", "A")
+    with pytest.raises(
+        ValueError, match=re.escape("selling_partner_id must be a non-empty string without spaces, got 'a b'")
+    ):
+        authority.add_selling_partner("a b")
+    with pytest.raises(NotRegistered) as unknown:
+        authority.set_seller_consent("ANOBODY")
+    assert str(unknown.value) == "no selling partner 'ANOBODY' is registered; add_selling_partner() registers one"
+    app = authority.add_sp_application(login_uri="https://a/l", redirect_uris=[])
+    with pytest.raises(ValueError, match=re.escape(f"an application with id {app.application_id!r} is already")):
+        authority.add_sp_application(login_uri="https://a/l", redirect_uris=[], application_id=app.application_id)
+    with pytest.raises(selling_partner.SellerCentralError) as no_uri:
+        selling_partner._redirect_target(app, None)
+    assert (
+        str(no_uri.value)
+        == no_uri.value.reason
+        == (
+            f"redirect_uri None is not registered for application {app.application_id!r} (registered: none);"
+            " add_sp_application(redirect_uris=[...]) registers it"
+        )
+    )
+
+
+def test_a_user_code_taken_is_drawn_again(authority: Authority, monkeypatch: pytest.MonkeyPatch) -> None:
+    authority.add_client("cid", "s", scopes=["alexa::ask:skills:readwrite"])
+    lengths: list[int] = []
+    drawn = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
+
+    def letters(length: int, alphabet: str = "") -> str:
+        lengths.append(length)
+        return next(drawn)
+
+    monkeypatch.setattr(device_code, "random_letters", letters)
+    # a scope of the client's own, not a user scope, is one a code pair may ask for
+    pair = {"response_type": "device_code", "client_id": "cid"}
+    first = authority.create_code_pair({**pair, "scope": "alexa::ask:skills:readwrite"})
+    second = authority.create_code_pair({**pair, "scope": "profile"})
+    assert (first["user_code"], second["user_code"], lengths) == ("AAAAAA", "BBBBBB", [6, 6, 6])

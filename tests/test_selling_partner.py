@@ -366,3 +366,11 @@ def test_interactive_appstore_workflow(lwa_server: LwaServer, app: SellingPartne
     answer = query(r.headers["Location"])
     assert (answer["state"], answer["selling_partner_id"]) == ("s", "ASTORESELLER01")
     assert exchange(lwa_server, app, answer["spapi_oauth_code"]).status_code == 200
+    # Cancel at the callback declines, though the seller's standing consent (set_seller_consent) is to allow
+    r = requests.post(detail, data={"lwa_account": seller.selling_partner_id, "lwa_decision": "allow"},
+                      allow_redirects=False, timeout=5)  # fmt: skip
+    login = query(r.headers["Location"])
+    r = requests.post(login["amazon_callback_uri"], data={"amazon_state": login["amazon_state"], "state": "s",
+                      "lwa_decision": "cancel"}, allow_redirects=False, timeout=5)  # fmt: skip
+    assert (r.status_code, "Location" in r.headers) == (200, False)
+    assert f"You did not authorize {app.name}" in r.text
