@@ -103,6 +103,13 @@ def test_rotation_setting(lwa_server: LwaServer, app: Client) -> None:
     first = lwa_server.issue_refresh_token(app)
     second = assert_user_tokens(refresh(lwa_server, app, first))["refresh_token"]
     assert second != first
+    claims = lwa_server.authority.claims(second)  # the new token carries the old one's grant
+    assert claims is not None
+    assert (claims.scope, claims.user_id, claims.public) == (
+        "profile",
+        lwa_server.authority.default_user.user_id,
+        False,
+    )
     assert refresh(lwa_server, app, first).content == INVALID_REFRESH
     assert assert_user_tokens(refresh(lwa_server, app, second))["refresh_token"] != second
 

@@ -12,7 +12,7 @@ import pytest
 from pytest_lwa import Authority, errors, pkce_challenge
 from pytest_lwa.grants import device_code, selling_partner
 from pytest_lwa.grants.selling_partner import login_redirect
-from pytest_lwa.model import NotRegistered
+from pytest_lwa.model import NotRegistered, TokenRejected
 
 
 @pytest.fixture
@@ -94,6 +94,7 @@ def test_users(authority: Authority) -> None:
     another = authority.add_user()  # the default user's details, a new id
     assert (another.name, another.email, another.postal_code) == (default.name, default.email, default.postal_code)
     assert another.user_id != default.user_id
+    assert (named.name, named.email, named.postal_code) == ("N", "e@example.com", "10001")
     assert authority.users == [default, named, another]
     assert authority.find_user("amzn1.account.X") is named
     with pytest.raises(ValueError, match=re.escape("a user with user_id 'amzn1.account.X' is already registered")):
@@ -434,3 +435,34 @@ def test_a_user_code_taken_is_drawn_again(authority: Authority, monkeypatch: pyt
     first = authority.create_code_pair({**pair, "scope": "alexa::ask:skills:readwrite"})
     second = authority.create_code_pair({**pair, "scope": "profile"})
     assert (first["user_code"], second["user_code"], lengths) == ("AAAAAA", "BBBBBB", [6, 6, 6])
+
+
+def test_verify_and_revoke_say_why(authority: Authority) -> None:
+    authority.add_client("cid", "s", scopes=["appstore::apps:readwrite"])
+
+    def rejected(token: str, scopes: tuple[str, ...] = ()) -> tuple[str, str]:
+        with pytest.raises(TokenRejected) as caught:
+            authority.verify(token, scopes)
+        assert str(caught.value) == f"{caught.value.reason}: {caught.value.detail}"
+        return caught.value.reason, caught.value.detail
+
+    with pytest.raises(TypeError, match=r"^scopes must be a list of strings, e.g. \['profile'\], not a single string$"):
+        authority.verify("Atc|x", "profile")
+    assert rejected("") == ("missing", "no access token was given")
+    form = {"grant_type": "client_credentials", "scope": "appstore::apps:readwrite", "client_id": "cid"}
+    token = authority.token({**form, "client_secret": "s"})["access_token"]
+    assert rejected(token, ("a", "b")) == (
+        "insufficient_scope", "the access token lacks scope(s) a b; it has 'appstore::apps:readwrite'"
+    )  # fmt: skip
+    authority.revoke(token)
+    assert rejected(token) == ("revoked", "the access token was revoked")
+    with pytest.raises(ValueError, match=r"^that is not a token this server issued \(or it was issued before the last"):
+        authority.revoke("Atc|nonsense")
+    with pytest.raises(TypeError, match=r"^scopes must be a list of strings, e.g. \['profile'\], not a single string$"):
+        authority.issue_refresh_token("cid", "profile")
+    with pytest.raises(ValueError, match=r"^new_secret must be a non-empty string without spaces, got 'a b'$"):
+        authority.rotate_secret("cid", new_secret="a b")
+    with pytest.raises(ValueError, match=r"^user_id must be a non-empty string without spaces, got 'a b'$"):
+        authority.add_user("a b")
+    with pytest.raises(TypeError, match=r"^unknown setting\(s\) expire_in, jsonbody; settings are: expires_in, "):
+        authority.configure(expire_in=1, jsonbody=True)
