@@ -144,6 +144,11 @@ def test_reasons() -> None:
         " clients=, or serve --client"
     )
     assert scope_reason([""], CLIENT) == "the scope is blank"
+    # a hint only for a close match: 'apps:readwrite' is 0.74 alike 'appstore::apps:readwrite', under the 0.8 cut-off
+    assert scope_reason(["apps:readwrite"], CLIENT) == (
+        "scope 'apps:readwrite' is not registered for client 'cid' (its scopes: 'profile', 'appstore::apps:readwrite');"
+        " add_client(scopes=[...]) registers scopes"
+    )
     assert scope_reason(["appstore:apps:readwrite", "zzz"], CLIENT) == (
         "scope 'appstore:apps:readwrite' (did you mean 'appstore::apps:readwrite'?), 'zzz' is not registered for"
         " client 'cid' (its scopes: 'profile', 'appstore::apps:readwrite'); add_client(scopes=[...]) registers scopes"

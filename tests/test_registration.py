@@ -339,6 +339,9 @@ def test_workflows_in_progress_end_after_600_s(authority: Authority) -> None:
     authority.clock.advance(600)  # exactly its lifetime: gone when the next workflow starts
     login_redirect(authority, app, partner, "http://m", consented=False)
     assert first["amazon_state"] not in authority.selling_partners.pending
+    odd = authority.add_sp_application(login_uri="https://a/l", redirect_uris=[], application_id="a/b?c")
+    callback = dict(parse_qsl(urlsplit(login_redirect(authority, odd, partner, "http://m", consented=True)).query))
+    assert callback["amazon_callback_uri"] == "http://m/apps/authorize/confirm/a%2Fb%3Fc"  # one path segment
     with pytest.raises(NotRegistered) as missing:
         authority.issue_spapi_code("amzn1.sp.solution.none")
     assert str(missing.value) == (
