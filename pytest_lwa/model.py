@@ -59,9 +59,9 @@ def all_grants() -> tuple[str, ...]:
 
 
 # Runs only while the module is imported, before mutation testing can switch a mutant on (as errors._kind).
-def _about(  # pragma: no mutate block
+def _about(
     help: str, metavar: str | None = None, choices: tuple[str, ...] = ()
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # pragma: no mutate block
     """A setting's help, its value's name on a command line and the values it may take (if only some), from
     which every way to set it is made."""
     return {"help": help, "metavar": metavar, "choices": choices}

@@ -14,6 +14,7 @@ from pytest_lwa.model import (
     NotRegistered,
     add_query,
     app_id_for,
+    credential,
     listed,
     not_granted,
     pkce_challenge,
@@ -23,6 +24,7 @@ from pytest_lwa.model import (
     setting_from_text,
     setting_kind,
     unknown_client,
+    words,
     wrong_secret,
 )
 
@@ -157,3 +159,13 @@ def test_reasons() -> None:
         "scope 'profil' (did you mean 'profile'?) is not registered for client 'cid', nor a user scope (its scopes:"
         " 'profile', 'appstore::apps:readwrite'); add_client(scopes=[...]) registers scopes"
     )
+
+
+def test_words_and_credentials_refuse_what_is_not_text() -> None:
+    assert words(["a", "b"], "scopes") == ("a", "b")
+    assert (credential(None, "client_id"), credential("x", "client_id")) == (None, "x")
+    for bad in (5, "", "a b"):
+        with pytest.raises(ValueError, match=f"^each of scopes must be a non-empty string without spaces, got {bad!r}"):
+            words([bad], "scopes")  # type: ignore[list-item]
+        with pytest.raises(ValueError, match=f"^client_id must be a non-empty string without spaces, got {bad!r}$"):
+            credential(bad, "client_id")  # type: ignore[arg-type]

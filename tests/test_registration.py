@@ -469,3 +469,18 @@ def test_verify_and_revoke_say_why(authority: Authority) -> None:
         authority.add_user("a b")
     with pytest.raises(TypeError, match=r"^unknown setting\(s\) expire_in, jsonbody; settings are: expires_in, "):
         authority.configure(expire_in=1, jsonbody=True)
+
+
+def test_basic_and_body_secrets_must_agree_and_a_ticking_clock_stays_so(authority: Authority) -> None:
+    authority.add_client("cid", "s", scopes=["appstore::apps:readwrite"])
+    form = {"grant_type": "client_credentials", "scope": "appstore::apps:readwrite"}
+    for name, value in (("client_id", "other"), ("client_secret", "other")):
+        with pytest.raises(errors.LwaError) as refused:
+            authority.token({**form, name: value}, ("cid", "s"))
+        assert (refused.value.error, refused.value.reason) == (
+            "invalid_client",
+            f"the HTTP Basic header and the body's {name} disagree; send the same client or one",
+        )
+    ticking = Authority(tick=True)
+    ticking.reset()
+    assert repr(ticking.clock).endswith("tick=True)")
