@@ -291,7 +291,7 @@ class Authority(SellingPartnerMethods):
             self._named[token] = claims
         return token
 
-    def mint_refresh(self, client_id: str, scope: str, user_id: str, *, public: bool = False) -> str:
+    def mint_refresh(self, client_id: str, scope: str, user_id: str, *, public: bool) -> str:
         """A refresh token; ``public`` for a client that holds no secret (it refreshes with its id alone)."""
         return self.minter.mint(TokenClaims(REFRESH_TOKEN, client_id, scope, self.clock.now(), None, user_id, public))
 

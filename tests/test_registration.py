@@ -484,3 +484,16 @@ def test_basic_and_body_secrets_must_agree_and_a_ticking_clock_stays_so(authorit
     ticking = Authority(tick=True)
     ticking.reset()
     assert repr(ticking.clock).endswith("tick=True)")
+
+
+def test_an_unknown_code_or_refresh_token_needs_the_secret(authority: Authority) -> None:
+    """Only a PKCE code or a public client's refresh token may come without a secret: an unknown one is
+    neither, so the client must authenticate first (invalid_client, not invalid_grant)."""
+    authority.add_client("cid", "s")
+    for form in (
+        {"grant_type": "authorization_code", "code": "unknown", "redirect_uri": "https://a/cb"},
+        {"grant_type": "refresh_token", "refresh_token": "Atzr|unknown"},
+    ):
+        with pytest.raises(errors.LwaError) as refused:
+            authority.token({**form, "client_id": "cid"})
+        assert (refused.value.status, refused.value.error) == (401, "invalid_client")
