@@ -424,7 +424,7 @@ def test_selling_partner_and_application_errors(authority: Authority) -> None:
 
 
 def test_a_user_code_taken_is_drawn_again(authority: Authority, monkeypatch: pytest.MonkeyPatch) -> None:
-    authority.add_client("cid", "s", scopes=["alexa::ask:skills:readwrite"])
+    authority.add_client("cid", "s", scopes=["appstore::apps:readwrite"])
     lengths: list[int] = []
     drawn = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
 
@@ -435,7 +435,7 @@ def test_a_user_code_taken_is_drawn_again(authority: Authority, monkeypatch: pyt
     monkeypatch.setattr(device_code, "random_letters", letters)
     # a scope of the client's own, not a user scope, is one a code pair may ask for
     pair = {"response_type": "device_code", "client_id": "cid"}
-    first = authority.create_code_pair({**pair, "scope": "alexa::ask:skills:readwrite"})
+    first = authority.create_code_pair({**pair, "scope": "appstore::apps:readwrite"})
     second = authority.create_code_pair({**pair, "scope": "profile"})
     assert (first["user_code"], second["user_code"], lengths) == ("AAAAAA", "BBBBBB", [6, 6, 6])
 
