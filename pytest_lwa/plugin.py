@@ -231,11 +231,9 @@ def lwa_amazon_hosts(lwa_server: LwaServer, monkeypatch: pytest.MonkeyPatch) -> 
 def _for_this_test(server: LwaServer) -> LwaServer:
     """``server``, reset and configured for the running test (its teardown resets it again)."""
     item = _RUNNING[-1]
+    marker = _marker(item)  # a refused marker fails the setup before the server is touched
     server.reset()
-    servers = item.stash.setdefault(_SERVERS, [])
-    servers.append((server, False))  # reset after the test even when its marker is refused
-    marker = _marker(item)
-    servers[-1] = (server, marker.get("teardown_checks", True))
+    item.stash.setdefault(_SERVERS, []).append((server, marker.get("teardown_checks", True)))
     settings = {k: v for k, v in marker.items() if k not in MARKER_ONLY}
     server.configure(**{**_configured(item.config), **settings})
     for spec in marker.get("clients", ()):
