@@ -192,6 +192,8 @@ NOT_FOUND: Final = _kind(404, "not_found", "The requested URL was not found on t
 METHOD_NOT_ALLOWED: Final = _kind(405, "method_not_allowed", "The method is not allowed for the requested URL")
 REQUEST_TIMEOUT: Final = _kind(408, "invalid_request", "The request was not received in time")
 REQUEST_TOO_LARGE: Final = _kind(413, "invalid_request", "The request body is too large")
+#: plain HTTP sent to the port of ``tls=True`` (as nginx answers it, without a handshake)
+PLAIN_HTTP_TO_TLS_PORT: Final = _kind(400, "invalid_request", "The plain HTTP request was sent to the HTTPS port")
 SERVER_ERROR: Final = _ServerFault
 TEMPORARILY_UNAVAILABLE: Final = _kind(
     503, "temporarily_unavailable", "The authorization server is temporarily unavailable"

@@ -1,21 +1,20 @@
-"""One connection's requests: the whole-request deadline, keep-alive, bodies left unread, the proxy's
-CONNECT tunnels, and the JSON answers of the errors the app never sees."""
+"""One connection's requests: strict framing, the whole-request deadline, keep-alive, bodies left unread,
+the proxy's CONNECT tunnels, and the JSON answers of the errors the app never sees."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import logging
 import selectors
 import socket
 import ssl
 import time
-from typing import IO, TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlsplit
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler
-from werkzeug.wsgi import LimitedStream
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
 from . import errors
 from .amazon_hosts import PROXY_HOSTS
 from .errors import LwaError
+from .http1 import Head, Incoming, Refused
 from .recording import access_log, redact_text
 from .wire import JSON_HEADERS, JSON_TYPE, MAX_BODY_BYTES
 
@@ -71,23 +71,57 @@ class _DeadlineReader(io.RawIOBase):
             self.timed_out = self.deadline is not None
             raise
 
+    def recv(self) -> bytes:
+        """What has arrived (waiting for it until the deadline); ``b""`` once the client has closed."""
+        buffer = bytearray(65536)
+        return bytes(memoryview(buffer)[: self.readinto(buffer)])
+
+
+class _Body(io.RawIOBase):
+    """A request's body as the app reads it, piece by piece as :class:`~pytest_lwa.http1.Incoming` frames it.
+
+    A broken body (a bad chunk, the client gone early) raises ``ValueError``, a late one ``TimeoutError``:
+    werkzeug's stream turns either into the answer the app gives.
+    """
+
+    def __init__(self, handler: RequestHandler) -> None:
+        self._handler = handler
+        self._piece = b""
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._piece and not self._ended:
+            self._piece = self._handler.body_piece()
+            self._ended = not self._piece
+        size = min(len(buffer), len(self._piece))
+        buffer[:size] = self._piece[:size]
+        self._piece = self._piece[size:]
+        return size
+
 
 class RequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, quiet, answering even unparsable requests with a JSON body, and keeping
-    connections open between requests when the server's ``keep_alive`` is on.
+    """Werkzeug's handler, quiet, reading requests strictly (:mod:`pytest_lwa.http1`), answering even
+    unparsable requests with a JSON body, and keeping connections open between requests when the server's
+    ``keep_alive`` is on.
 
-    Werkzeug's own handler closes every connection, because it cannot tell where an unread request
-    body ends. This one knows: a body framed by ``Content-Length`` is read (or drained, up to
-    :data:`~pytest_lwa.wire.MAX_BODY_BYTES`) before the connection serves the next request. Anything
-    else (a chunked body, an invalid ``Content-Length``, HTTP/1.0 without ``keep-alive``) is answered
-    with ``Connection: close``. A kept connection waits :data:`KEEP_ALIVE_SECONDS` for its next request;
-    once its first byte has arrived, the whole request must arrive within the server's ``request_timeout``
-    or it is answered 408.
+    A request whose line or headers cannot be framed exactly is answered 400 (431 when over the size
+    limit) and its connection closed: nothing after it is read as a request. A body is read (or drained,
+    up to :data:`~pytest_lwa.wire.MAX_BODY_BYTES`) before the connection serves the next request; one
+    left longer, or HTTP/1.0 without ``keep-alive``, is answered with ``Connection: close``. A kept
+    connection waits :data:`KEEP_ALIVE_SECONDS` for its next request; once its first byte has arrived,
+    the whole request must arrive within the server's ``request_timeout`` or it is answered 408.
     """
 
     server: Server
     _reader: _DeadlineReader
+    _incoming: Incoming
+    _request: Head
     _in_app = False
+    #: a TLS port's client sent plain HTTP: it is answered that, without a handshake
+    _plain_http = False
 
     def setup(self) -> None:
         # An answer goes out as two writes (head, body): without TCP_NODELAY the second would wait for
@@ -99,12 +133,24 @@ class RequestHandler(WSGIRequestHandler):
         context = self.server.ssl_context
         if context is not None and not isinstance(self.request, ssl.SSLSocket):  # (a tunnel's is wrapped)
             self.request.settimeout(self.server.request_timeout)
-            self.request = context.wrap_socket(self.request, server_side=True)
+            # A TLS connection opens with a handshake record (22); a letter is a plain HTTP request line.
+            self._plain_http = self.request.recv(1, socket.MSG_PEEK).isalpha()
+            if not self._plain_http:
+                self.request = context.wrap_socket(self.request, server_side=True)
             self.request.settimeout(None)
         super().setup()
-        self.rfile.close()  # socketserver's reader of the connection, replaced by one that keeps deadlines
+        self.rfile.close()  # socketserver's reader of the connection: requests are read through Incoming
         self._reader = _DeadlineReader(self.connection)
-        self.rfile = io.BufferedReader(self._reader)
+        self._incoming = Incoming()
+
+    def handle(self) -> None:
+        if self._plain_http:
+            self.command = ""
+            logger.info("pytest-lwa: %s sent plain HTTP to the HTTPS port", self.address_string())
+            self._answer_error(errors.PLAIN_HTTP_TO_TLS_PORT())
+            self._linger()
+            return
+        super().handle()
 
     def finish(self) -> None:
         self.server.connections.gone(self.connection)
@@ -123,12 +169,9 @@ class RequestHandler(WSGIRequestHandler):
         reader.deadline, reader.timed_out, self._in_app = time.monotonic() + self.server.request_timeout, False, False
         self.command = self.requestline = ""  # nothing of an earlier request on the connection applies now
         try:
-            super().handle_one_request()
-            if reader.timed_out and not self._in_app:  # the request line or headers came too late
-                logger.info("pytest-lwa: %s sent no whole request within %g s", self.address_string(),
-                            self.server.request_timeout)  # fmt: skip
-                self._answer_error(errors.REQUEST_TIMEOUT())
-        except OSError:  # the client is gone too
+            if self._read_head():
+                self.run_wsgi()
+        except OSError:  # the client is gone
             self.close_connection = True
         finally:
             reader.deadline = None
@@ -138,13 +181,53 @@ class RequestHandler(WSGIRequestHandler):
         """Wait (at most :data:`KEEP_ALIVE_SECONDS`) for the connection's next request."""
         if not self.server.connections.waiting(self.connection):
             return False
+        if self._incoming.pending:  # pipelined behind the last one
+            return True
         self._reader.deadline = time.monotonic() + KEEP_ALIVE_SECONDS
         try:
-            return bool(cast(io.BufferedReader, self.rfile).peek(1))
+            data = self._reader.recv()
         except (OSError, ValueError):  # timed out, reset, or shut down by a stop
             return False
         finally:
             self._reader.deadline = None
+        self._incoming.feed(data)
+        return bool(data)
+
+    def _read_head(self) -> bool:
+        """Read the request line and headers; False when the request was answered here (refused, or late)."""
+        incoming = self._incoming
+        try:
+            while (head := incoming.head()) is None:
+                incoming.feed(self._reader.recv())
+        except Refused as refused:
+            logger.info("pytest-lwa: refused a request from %s: %s", self.address_string(), refused.reason)
+            self._answer_error(errors.MALFORMED_REQUEST(), refused.status)
+            self._linger()
+            return False
+        except TimeoutError:
+            if not self._reader.timed_out:
+                raise
+            logger.info("pytest-lwa: %s sent no whole request within %g s", self.address_string(),
+                        self.server.request_timeout)  # fmt: skip
+            self._answer_error(errors.REQUEST_TIMEOUT())
+            return False
+        self._request = head
+        self.command, self.path, self.request_version = head.method, head.target, head.version
+        self.requestline = head.request_line
+        self.headers = http.client.HTTPMessage()
+        for name, value in head.headers:
+            self.headers[name] = value
+        self.close_connection = not head.keep_alive
+        if head.expects_continue:
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
+
+    def body_piece(self) -> bytes:
+        """The next piece of the request's body, ``b""`` at its end (waiting for it until the deadline)."""
+        incoming = self._incoming
+        while (piece := incoming.body()) is None:
+            incoming.feed(self._reader.recv())
+        return piece
 
     def run_wsgi(self) -> None:
         self._in_app = True
@@ -155,15 +238,7 @@ class RequestHandler(WSGIRequestHandler):
         except ValueError:  # a request target no URL parser takes ("http://[abc/"): answered, not dropped
             self._answer_error(errors.MALFORMED_REQUEST(), 400)
             return
-        lengths = self.headers.get_all("Content-Length") or []
-        framed = "Transfer-Encoding" not in self.headers and len(lengths) <= 1
-        body: LimitedStream | None = None
-        if framed and lengths:
-            length = lengths[0].strip()
-            if length.isascii() and length.isdigit():
-                body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), int(length))
-            else:  # where this body ends is anyone's guess
-                framed = False
+        environ["wsgi.input"] = _Body(self)  # (werkzeug's own reads the socket; chunked it marks terminated)
         try:
             status, headers, data = self._call_app(environ)
         except connection_dropped_errors:
@@ -173,8 +248,8 @@ class RequestHandler(WSGIRequestHandler):
             self._reader.deadline = None
             with contextlib.suppress(OSError):
                 self.connection.settimeout(self.server.request_timeout)
-        keep_alive = self.server.keep_alive and framed and not self.close_connection
-        keep_alive = keep_alive and not self.server.connections.closing and (body is None or self._drain(body))
+        keep_alive = self.server.keep_alive and not self.close_connection
+        keep_alive = keep_alive and not self.server.connections.closing and self._drain()
         code, _, phrase = status.partition(" ")
         self.send_response(int(code), phrase)
         for name, value in headers:
@@ -186,14 +261,14 @@ class RequestHandler(WSGIRequestHandler):
         elif self.request_version == "HTTP/1.0":
             self.send_header("Connection", "keep-alive")
         # head and body in one write: one system call, one wake of the client
-        buffer: list[bytes] = getattr(self, "_headers_buffer", [])  # none for HTTP/0.9, which has no head
-        if self.request_version != "HTTP/0.9":
-            buffer.append(b"\r\n")
+        buffer: list[bytes] = self._headers_buffer
+        buffer.append(b"\r\n")
         if self.command != "HEAD":
             buffer.append(data)
-        self._headers_buffer = buffer
         self.flush_headers()
-        if not keep_alive:
+        if keep_alive:
+            self._incoming.next_request()
+        else:
             self._linger()
 
     def _proxied(self) -> bool:
@@ -271,35 +346,41 @@ class RequestHandler(WSGIRequestHandler):
             return "500 Internal Server Error", [*JSON_HEADERS], errors.SERVER_ERROR().body()
         return status, headers, b"".join(chunks)
 
-    def _drain(self, body: LimitedStream) -> bool:
+    def _drain(self) -> bool:
         """Read what the app left of a small body, so the connection can serve the next request."""
-        if body.is_exhausted:
+        incoming, length = self._incoming, self._request.length
+        if incoming.body_done:
             return True
-        if body.limit - body.tell() > MAX_BODY_BYTES:
+        if length is not None and length > MAX_BODY_BYTES:
             return False
+        left = MAX_BODY_BYTES
         try:
             self.connection.settimeout(DRAIN_IDLE_SECONDS)
-            body.exhaust()
-        except (OSError, HTTPException):  # the client stalled or left
+            while piece := self.body_piece():
+                left -= len(piece)
+                if left < 0:
+                    return False
+        except (OSError, ValueError):  # the client stalled or left, or the body is broken
             return False
         finally:
             with contextlib.suppress(OSError):
                 self.connection.settimeout(None)
-        return body.is_exhausted
+        return True
 
     def _linger(self) -> None:
         """Close after the answer, reading on until the client closes too: closing with unread data
         (a body the app did not need) would reset the connection, and the client might lose the
         answer. At most :data:`LINGER_BYTES`, and :data:`DRAIN_IDLE_SECONDS` idle."""
         self.close_connection = True
+        self._reader.deadline = None
         with contextlib.suppress(OSError, ValueError):
             self.connection.shutdown(socket.SHUT_WR)
             if self.server.connections.closing:  # a stop does not wait for clients to close
                 return
             self.connection.settimeout(DRAIN_IDLE_SECONDS)
-            total = 0
-            while total < LINGER_BYTES and (chunk := self.rfile.read1(8192)):  # small: one is held per linger
-                total += len(chunk)
+            total, buffer = 0, bytearray(8192)  # small: one is held per linger
+            while total < LINGER_BYTES and (size := self.connection.recv_into(buffer)):
+                total += size
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # werkzeug's own line would colour the request line for a terminal, and show its query's tokens
@@ -309,12 +390,6 @@ class RequestHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s", self.address_string(), redact_text(message % args))
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # Called by http.server for request lines and headers it cannot parse. It would answer such a
-        # request line without a status line (as HTTP/0.9) and with an HTML page; answer like any server.
-        self.log_error("code %d, message %s", code, message)
-        self._answer_error(errors.MALFORMED_REQUEST(), code, message)
 
     def _answer_error(self, error: LwaError, code: int | None = None, message: str | None = None) -> None:
         """Answer a request the app never saw with a JSON error body, and close the connection."""

@@ -39,6 +39,7 @@ CATALOGUE = [
     (405, "method_not_allowed", "The method is not allowed for the requested URL"),
     (408, "invalid_request", "The request was not received in time"),
     (413, "invalid_request", "The request body is too large"),
+    (400, "invalid_request", "The plain HTTP request was sent to the HTTPS port"),
     (503, "temporarily_unavailable", "The authorization server is temporarily unavailable"),
     (429, "too_many_requests", "The request rate is too high"),
     *[(400, "invalid_request", f"The request is missing a required parameter : {name}")
@@ -49,7 +50,7 @@ CATALOGUE = [
 
 def test_the_catalogue_is_exactly_the_contract() -> None:
     assert [(e.status, e.error, e.description) for e in errors.catalogue()] == CATALOGUE
-    assert all(type(e) is not LwaError for e in errors.catalogue()[:26])  # each fixed entry is its own kind
+    assert all(type(e) is not LwaError for e in errors.catalogue()[:27])  # each fixed entry is its own kind
 
 
 @pytest.mark.parametrize(("status", "error", "description"), CATALOGUE)

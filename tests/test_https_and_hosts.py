@@ -52,11 +52,29 @@ def test_a_stalled_tls_handshake_does_not_hold_up_others(lwa_https_server: LwaSe
         assert r.status_code == 400
 
 
+def test_plain_http_to_the_tls_port_is_answered_so(lwa_https_server: LwaServer) -> None:
+    with socket.create_connection(("127.0.0.1", lwa_https_server.port), timeout=5) as sock:
+        sock.sendall(b"GET /auth/o2/tokeninfo HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"\r\nConnection: close\r\n" in head
+    assert (
+        body == b'{"error_description":"The plain HTTP request was sent to the HTTPS port","error":"invalid_request"}'
+    )
+    assert lwa_https_server.request_log == []
+
+
 def test_garbage_instead_of_a_handshake_is_dropped_quietly(lwa_https_server: LwaServer) -> None:
     with socket.create_connection(("127.0.0.1", lwa_https_server.port)) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        sock.sendall(b"\x16\x03\x01\x00\x05hello")  # a handshake record that is no ClientHello
+        answer = b""
         with contextlib.suppress(ConnectionResetError):  # a reset is a close too, less polite
-            assert sock.recv(100) == b""
+            while chunk := sock.recv(100):
+                answer += chunk
+        assert answer in (b"", b"\x15\x03\x03\x00\x02\x02\n")  # nothing, or TLS's alert "unexpected message"
     context = ssl.create_default_context(cafile=lwa_https_server.ca_bundle)
     with (
         socket.create_connection(("127.0.0.1", lwa_https_server.port)) as raw,
