@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -14,6 +16,22 @@ from pytest_lwa import Client, LwaServer
 pytest_plugins = ["pytester"]
 
 _STARTED = time.time()
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_names_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """``socket.getaddrinfo`` for addresses and loopback names only: a test whose client would look up a
+    real host (``api.amazon.com`` because an interception broke) fails at once, asking no resolver."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and name != "localhost" and not name.endswith(".localhost"):
+        try:
+            ipaddress.ip_address(name.partition("%")[0])
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, f"the test suite resolves no name but localhost: {name}") from None
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_names_only
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
