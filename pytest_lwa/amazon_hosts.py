@@ -1,16 +1,21 @@
 """Send requests for Amazon's LWA hosts to the mock, for clients that hard-code ``https://api.amazon.com``.
 
-Covered: code that uses ``requests`` (any ``HTTPAdapter``, so ``requests.post`` and sessions) and
-``httpx`` (``Client`` and ``AsyncClient`` with their default transports). Only requests for the LWA
-hosts (``api.amazon.com``, ``.co.uk``, ``.co.jp``, ``.de``, and the Amazon Pay sandbox hosts
-``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: LWA-CONTRACT R13) and paths (``/auth/o2/…`` in any
-case, ``/user/profile``) are redirected; every other request is left alone. Not covered: ``urllib``,
-``http.client``, ``aiohttp``, and clients with a transport of their own.
+Covered: ``requests`` (any ``HTTPAdapter``, so ``requests.post`` and sessions), ``httpx`` (``Client`` and
+``AsyncClient`` with their default transports), ``aiohttp`` (``ClientSession``), ``http.client``
+(``HTTPConnection`` and ``HTTPSConnection``) and so ``urllib.request``, which uses it. Only requests for the
+LWA hosts (``api.amazon.com``, ``.co.uk``, ``.co.jp``, ``.de``, and the Amazon Pay sandbox hosts
+``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: LWA-CONTRACT R13) are redirected, with the paths
+``/auth/o2/…`` (in any case) and ``/user/profile`` for the libraries that name the path with the host;
+``http.client`` connects before the path is known, so every connection of its to an LWA host goes to the
+mock. Every other request is left alone. Each arrives with the ``Host`` the client named, so the request log
+shows the Amazon host, as through the proxy. Not covered: clients with a transport of their own.
 """
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
+import socket
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -74,6 +79,7 @@ def patch_amazon_hosts(base_url: str, setattr: SetAttr) -> list[str]:
             target = redirected(request.url, base_url)
             if target is not None:
                 request = request.copy()
+                request.headers["Host"] = urlsplit(request.url).netloc
                 request.url = target
             return send(self, request, *args, **kwargs)
 
@@ -101,4 +107,56 @@ def patch_amazon_hosts(base_url: str, setattr: SetAttr) -> list[str]:
         setattr(httpx.HTTPTransport, "handle_request", handle_with_mock)
         setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle_async_with_mock)
         patched.append("httpx")
+    if importlib.util.find_spec("aiohttp") is not None:
+        _patch_aiohttp(base_url, setattr)
+        patched.append("aiohttp")
+    _patch_http_client(base_url, setattr)
+    patched += ["http.client", "urllib"]
     return patched
+
+
+def _patch_aiohttp(base_url: str, setattr: SetAttr) -> None:
+    import aiohttp
+    import multidict
+
+    request = aiohttp.ClientSession._request
+
+    async def request_to_mock(self: aiohttp.ClientSession, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+        url = str(self._build_url(str_or_url))
+        target = redirected(url, base_url)
+        if target is not None:
+            headers = multidict.CIMultiDict(kwargs.get("headers") or {})
+            headers["Host"] = urlsplit(url).netloc
+            kwargs["headers"], str_or_url = headers, target
+        return await request(self, method, str_or_url, **kwargs)
+
+    setattr(aiohttp.ClientSession, "_request", request_to_mock)
+
+
+def _patch_http_client(base_url: str, setattr: SetAttr) -> None:
+    mock = urlsplit(base_url)
+    if mock.scheme != "http" or mock.hostname is None or mock.port is None:
+        raise ValueError(f"the LWA hosts can be sent to a plain-HTTP mock only, not {base_url}")
+    address = (mock.hostname, mock.port)
+
+    def connect_to_mock(connection: http.client.HTTPConnection) -> bool:
+        """Connect ``connection`` to the mock instead, when it is for an LWA host (no TLS: the mock has none)."""
+        if connection.host not in AMAZON_HOSTS:
+            return False
+        source = getattr(connection, "source_address", None)
+        connection.sock = socket.create_connection(address, connection.timeout, source)
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+
+    connect, connect_tls = http.client.HTTPConnection.connect, http.client.HTTPSConnection.connect
+
+    def plain(self: http.client.HTTPConnection) -> None:
+        if not connect_to_mock(self):
+            connect(self)
+
+    def tls(self: http.client.HTTPSConnection) -> None:
+        if not connect_to_mock(self):
+            connect_tls(self)
+
+    setattr(http.client.HTTPConnection, "connect", plain)
+    setattr(http.client.HTTPSConnection, "connect", tls)

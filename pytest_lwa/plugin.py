@@ -218,9 +218,10 @@ def lwa_https_server(lwa_https_session_server: LwaServer) -> LwaServer:
 
 @pytest.fixture
 def lwa_amazon_hosts(lwa_server: LwaServer, monkeypatch: pytest.MonkeyPatch) -> LwaServer:
-    """``lwa_server``, with requests for ``https://api.amazon.com`` (and .co.uk, .co.jp) LWA paths sent to it.
+    """``lwa_server``, with requests for ``https://api.amazon.com`` (and the other LWA hosts) sent to it.
 
-    Covers code using ``requests`` or ``httpx``; every other request is left alone.
+    Covers code using ``requests``, ``httpx``, ``aiohttp``, ``http.client`` or ``urllib``; every other
+    request is left alone.
     """
     from .amazon_hosts import patch_amazon_hosts
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import http.client
+import json
 import socket
 import ssl
+import urllib.error
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -119,6 +125,75 @@ def test_httpx_to_amazon_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> None:
     assert r.json()["error"] == "insufficient_scope"
     # the request arrived with the host the client named
     assert lwa_amazon_hosts.request_log[0].headers["Host"] == "api.amazon.com"
+
+
+def test_the_request_log_shows_the_amazon_host_the_client_named(lwa_amazon_hosts: LwaServer) -> None:
+    data = form(lwa_amazon_hosts)
+    assert requests.post("https://api.amazon.co.uk/auth/o2/token", data=data, timeout=5).status_code == 200
+    with requests.Session() as session:
+        assert session.post("https://api.amazon.co.jp/auth/o2/token", data=data, timeout=5).status_code == 200
+    with httpx.Client() as client:
+        assert client.post("https://api.amazon.de/auth/o2/token", data=data).status_code == 200
+    hosts = [record.host for record in lwa_amazon_hosts.request_log]
+    assert hosts == ["api.amazon.co.uk", "api.amazon.co.jp", "api.amazon.de"]
+
+
+def test_aiohttp_to_amazon_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> None:
+    import aiohttp
+
+    data = form(lwa_amazon_hosts)
+
+    async def token_then_profile() -> tuple[int, dict[str, str], int]:
+        async with aiohttp.ClientSession() as session:
+            async with session.post("https://api.amazon.co.uk/auth/o2/token", data=data) as r:
+                status, body = r.status, await r.json()
+            profile = "https://api.amazon.com/user/profile"
+            async with session.get(profile, headers={"Authorization": f"Bearer {body['access_token']}"}) as r:
+                return status, body, r.status
+        raise AssertionError("unreachable")
+
+    status, body, profile_status = asyncio.run(token_then_profile())
+    assert (status, body["token_type"], profile_status) == (200, "bearer", 403)
+    assert [record.host for record in lwa_amazon_hosts.request_log] == ["api.amazon.co.uk", "api.amazon.com"]
+
+
+def test_aiohttp_with_a_base_url_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> None:
+    import aiohttp
+
+    async def tokeninfo() -> int:
+        async with (
+            aiohttp.ClientSession(base_url="https://api.amazon.com") as session,
+            session.get("/auth/o2/tokeninfo", params={"access_token": "x"}) as r,
+        ):
+            return r.status
+
+    assert asyncio.run(tokeninfo()) == 400
+    (record,) = lwa_amazon_hosts.request_log
+    assert (record.host, record.path, record.params) == ("api.amazon.com", "/auth/o2/tokeninfo", {"access_token": "x"})
+
+
+def test_urllib_to_amazon_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> None:
+    body = urlencode(form(lwa_amazon_hosts)).encode()
+    with urllib.request.urlopen("https://api.amazon.de/auth/o2/token", data=body, timeout=5) as r:
+        assert json.load(r)["token_type"] == "bearer"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen("https://api.amazon.com/auth/o2/tokeninfo?access_token=x", timeout=5)
+    with refused.value:
+        assert (refused.value.code, json.load(refused.value)["error"]) == (400, "invalid_token")
+    assert [record.host for record in lwa_amazon_hosts.request_log] == ["api.amazon.de", "api.amazon.com"]
+
+
+def test_http_client_to_amazon_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> None:
+    body = urlencode(form(lwa_amazon_hosts))
+    connection = http.client.HTTPSConnection("api.sandbox.amazon.com", timeout=5)
+    try:
+        for _ in range(2):  # one connection, two requests
+            connection.request("POST", "/auth/o2/token", body, {"Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            assert (response.status, json.loads(response.read())["token_type"]) == (200, "bearer")
+    finally:
+        connection.close()
+    assert [record.host for record in lwa_amazon_hosts.request_log] == ["api.sandbox.amazon.com"] * 2
 
 
 def test_other_traffic_is_left_alone(lwa_amazon_hosts: LwaServer) -> None:
