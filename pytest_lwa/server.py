@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import http.client
 import shutil
 import ssl
 import tempfile
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -264,6 +266,48 @@ class LwaServer:
     def default_selling_partner(self) -> SellingPartner:
         """The selling partner who signs in to Seller Central unless :meth:`set_seller_consent` names another."""
         return self.authority.default_selling_partner
+
+    # --- a browser's part ---------------------------------------------------------------------
+
+    def follow(self, url: str, *, redirects: int = 10) -> str:
+        """Follow ``url`` as a browser would, through this server, and return where Amazon sends it back.
+
+        ``url`` is the authorization URL a website-login library built — ``https://www.amazon.com/ap/oa?…``,
+        a regional sign-in host, Seller Central's consent — or one on this server. Each redirect to an
+        Amazon host (or to this server) is followed here; the first that leaves them is returned: the
+        client's redirect URI with ``code`` and ``state`` (or ``error``), or an SP-API application's log-in
+        URI. Consent is the automatic one (:meth:`set_consent`, :meth:`set_seller_consent`); a page that
+        waits for a person (``interactive_consent``), an error page or a loop raises ``AssertionError``
+        with what the server answered.
+        """
+        for _ in range(redirects + 1):
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            if host not in PROXY_HOSTS and (host, parts.port) != (self.host, self.port):
+                return url
+            if self._server_context is not None:
+                connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=10, context=self.ssl_context
+                )
+            else:
+                connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            try:
+                target = parts.path + (f"?{parts.query}" if parts.query else "")
+                connection.request("GET", target or "/", headers={"Host": parts.netloc})
+                answer = connection.getresponse()
+                body = answer.read()
+            finally:
+                connection.close()
+            location = answer.getheader("Location")
+            if answer.status not in (301, 302, 303, 307, 308) or location is None:
+                shown = body.decode("utf-8", "replace")[:500]
+                raise AssertionError(
+                    f"GET {url} answered {answer.status} {answer.reason}, not a redirect"
+                    + (" (a page for a person: interactive_consent is on)" if b"<form" in body else "")
+                    + f":\n{shown}"
+                )
+            url = urljoin(url, location)
+        raise AssertionError(f"more than {redirects} redirects, the last to {url}")
 
     # --- faults -------------------------------------------------------------------------------
 
