@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, TextIO
 
+from .amazon_hosts import PROXY_HOSTS
 from .config import Config, ConfigError, check, load_config, parse_client
 from .errors import BODY_STYLES
 from .grants.selling_partner import SellingPartnerApp
@@ -81,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         " Without --client or a config file with clients, a demo client is registered and printed.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    serve.add_argument(
+        "--port", type=_port, help="port to bind; 0 picks a free one (default 8080; 443 with --amazon-hosts)"
+    )
     serve.add_argument(
         "--client",
         action="append",
@@ -115,7 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--proxy-passthrough", action="store_true", help="with --proxy: tunnel other hosts untouched instead"
     )
-    serve.add_argument("--ca-file", metavar="PATH", help="write the authority's PEM here too (with --tls or --proxy)")
+    serve.add_argument(
+        "--amazon-hosts",
+        action="store_true",
+        help="serve HTTPS (on port 443 unless --port says otherwise) with one certificate for every LWA, sign-in"
+        " and Seller Central host: map those names to this server (/etc/hosts, --add-host) and clients that"
+        " ignore proxies reach it unchanged (needs trustme)",
+    )
+    serve.add_argument(
+        "--ca-file", metavar="PATH", help="write the authority's PEM here too (with --tls, --proxy or --amazon-hosts)"
+    )
     serve.add_argument(
         "--ca-cert", metavar="PEM", help="use this certificate authority (with --ca-key) for a stable trust"
     )
@@ -221,8 +233,8 @@ def _authority(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
         raise ConfigError("--proxy-passthrough goes with --proxy")
     if (args.ca_cert is None) != (args.ca_key is None):
         raise ConfigError("--ca-cert and --ca-key go together")
-    if (args.ca_cert or args.ca_file) and not (args.tls or args.proxy):
-        raise ConfigError("--ca-cert, --ca-key and --ca-file go with --tls or --proxy")
+    if (args.ca_cert or args.ca_file) and not (args.tls or args.proxy or args.amazon_hosts):
+        raise ConfigError("--ca-cert, --ca-key and --ca-file go with --tls, --proxy or --amazon-hosts")
     if args.ca_cert is None:
         return None
     try:
@@ -293,6 +305,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     from .server import LwaServer
 
     config = _config(args)
+    if args.port is None:
+        args.port = 443 if args.amazon_hosts else 8080
     if args.ready_file and not Path(args.ready_file).resolve().parent.is_dir():
         raise ConfigError(f"--ready-file {args.ready_file}: the folder {Path(args.ready_file).parent} does not exist")
     handler: logging.Handler | None = None
@@ -311,6 +325,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 proxy=args.proxy,
                 proxy_passthrough=args.proxy_passthrough,
                 certificate_authority=_authority(args),
+                amazon_hosts=args.amazon_hosts,
             )
         except (RuntimeError, ValueError) as error:  # --tls or --proxy without trustme; a bad --ca-cert
             raise ConfigError(str(error)) from None
@@ -352,6 +367,9 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             admin = f"{server.url}/_lwa/ (GET it for the endpoints)"
         sp_applications = list(server.authority.selling_partners.apps.values())
         _banner(sys.stdout, server.url, clients, issued, bundle, admin, args.proxy, sp_applications)
+        if args.amazon_hosts:
+            mapped = f"{args.host} (port {server.port})"
+            print(f"Amazon hosts:  map {', '.join(sorted(PROXY_HOSTS))} to {mapped}; trust the CA bundle", flush=True)
         if args.ready_file:
             ready = {
                 "url": server.url,
@@ -360,6 +378,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 "admin_url": server.url + "/_lwa/",
                 "ca_bundle": str(bundle) if bundle else None,
                 "proxy_url": server.url if args.proxy else None,
+                "amazon_hosts": sorted(PROXY_HOSTS) if args.amazon_hosts else None,
                 "clients": [
                     {"client_id": c.client_id, "client_secret": c.client_secret, "scopes": list(c.scopes)}
                     for c in clients

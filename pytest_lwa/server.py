@@ -77,6 +77,7 @@ class LwaServer:
         proxy: bool = False,
         proxy_passthrough: bool = False,
         certificate_authority: tuple[bytes, bytes] | None = None,
+        amazon_hosts: bool = False,
     ) -> None:
         #: the state and rules this server serves
         self.authority = Authority(
@@ -97,10 +98,11 @@ class LwaServer:
         self._forget_certificates: Callable[[], Any] = lambda: None
         if proxy_passthrough and not proxy:
             raise ValueError("proxy_passthrough=True needs proxy=True")
+        tls = tls or amazon_hosts  # Amazon's hosts mapped to this server: HTTPS with a certificate for them all
         if tls or proxy:
             directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-tls-"))
             self._forget_certificates = weakref.finalize(self, shutil.rmtree, directory, True)
-            names = [host, *(sorted(PROXY_HOSTS) if proxy else ())]
+            names = [host, *(sorted(PROXY_HOSTS) if proxy or amazon_hosts else ())]
             certificates = make_certificates(names, directory, certificate_authority)
             self._server_context = certificates.server_context if tls else None
             self.ssl_context = certificates.client_context
@@ -150,11 +152,17 @@ class LwaServer:
     def proxy_env(self) -> dict[str, str]:
         """With ``proxy=True``: the environment that makes a process's clients use the proxy and trust its
         authority (``HTTPS_PROXY``, ``NO_PROXY`` for loopback, the CA variables of OpenSSL, requests, curl
-        and Node.js), to pass to a service under test started from a test."""
+        and Node.js), to pass to a service under test started from a test.
+
+        For Node.js's own ``http``/``https`` (superagent, node-oauth, got), which ignore ``HTTPS_PROXY``, it
+        also holds ``NODE_USE_ENV_PROXY=1`` (read by the Node versions that have it, ignored by older ones)
+        and ``GLOBAL_AGENT_HTTP_PROXY`` (read by the ``global-agent`` preload, ``node -r
+        global-agent/bootstrap``, ignored without it)."""
         url, bundle = self.proxy_url, str(self.ca_bundle)
         loopback = "127.0.0.1,localhost,::1"
         env = {"HTTPS_PROXY": url, "HTTP_PROXY": url, "NO_PROXY": loopback}
         env.update({name.lower(): value for name, value in env.items()})
+        env.update(NODE_USE_ENV_PROXY="1", GLOBAL_AGENT_HTTP_PROXY=url, GLOBAL_AGENT_NO_PROXY=loopback)
         for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
             env[name] = bundle
         return env

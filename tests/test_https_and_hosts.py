@@ -292,3 +292,23 @@ def test_without_trustme_the_fixture_says_so_once(pytester: pytest.Pytester, fix
     report = [line for line in output.splitlines() if message in line and not line.startswith("ERROR ")]
     assert len(report) == 1, output
     assert "During handling of the above exception" not in output
+
+
+def test_amazon_hosts_serves_https_with_one_certificate_for_every_amazon_host() -> None:
+    from pytest_lwa.amazon_hosts import PROXY_HOSTS
+
+    with LwaServer(amazon_hosts=True) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        assert server.ssl_context is not None
+        for name in sorted(PROXY_HOSTS):  # what a client that resolves the name to this server checks
+            with (
+                socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+                server.ssl_context.wrap_socket(raw, server_hostname=name) as tls,
+            ):
+                tls.sendall(f"GET /auth/o2/tokeninfo HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
+                assert tls.recv(12) == b"HTTP/1.1 400"
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+            pytest.raises(ssl.SSLCertVerificationError),
+        ):
+            server.ssl_context.wrap_socket(raw, server_hostname="aws.amazon.com")

@@ -183,7 +183,8 @@ def test_proxy_env() -> None:
     with LwaServer(proxy=True) as proxy:
         env = proxy.proxy_env
         assert env["HTTPS_PROXY"] == env["https_proxy"] == proxy.url
-        assert env["NO_PROXY"] == "127.0.0.1,localhost,::1"
+        assert env["NO_PROXY"] == env["GLOBAL_AGENT_NO_PROXY"] == "127.0.0.1,localhost,::1"
+        assert (env["GLOBAL_AGENT_HTTP_PROXY"], env["NODE_USE_ENV_PROXY"]) == (proxy.url, "1")
         for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
             assert env[name] == proxy.ca_bundle
             assert Path(env[name]).read_text().startswith("-----BEGIN CERTIFICATE-----")
@@ -231,7 +232,7 @@ def test_serve_with_a_given_authority_and_ca_file(tmp_path: Path) -> None:
     [
         (["--proxy-passthrough"], "--proxy-passthrough goes with --proxy"),
         (["--proxy", "--ca-cert", "x.pem"], "--ca-cert and --ca-key go together"),
-        (["--ca-file", "x.pem"], "--ca-cert, --ca-key and --ca-file go with --tls or --proxy"),
+        (["--ca-file", "x.pem"], "--ca-cert, --ca-key and --ca-file go with --tls, --proxy or --amazon-hosts"),
         (["--proxy", "--ca-cert", "/nonexistent.pem", "--ca-key", "/nonexistent.key"],
          "cannot read /nonexistent.pem: No such file or directory"),
     ],
