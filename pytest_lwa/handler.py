@@ -42,7 +42,7 @@ LINGER_BYTES: Final = 16 * 1024 * 1024
 TUNNEL_IDLE_SECONDS: Final = 60.0
 
 
-class _DeadlineReader(io.RawIOBase):
+class _DeadlineReader:
     """A connection's reads, each bounded by the deadline of the stage they belong to.
 
     A socket timeout bounds one read; a deadline bounds them all, so a client that trickles a byte at
@@ -55,10 +55,8 @@ class _DeadlineReader(io.RawIOBase):
         #: the deadline passed during a read
         self.timed_out = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
+    def recv(self) -> bytes:
+        """What has arrived (waiting for it until the deadline); ``b""`` once the client has closed."""
         if self.deadline is not None:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
@@ -66,15 +64,10 @@ class _DeadlineReader(io.RawIOBase):
                 raise TimeoutError("the deadline for reading the request has passed")
             self._connection.settimeout(remaining)
         try:
-            return self._connection.recv_into(buffer)
+            return self._connection.recv(65536)
         except TimeoutError:
             self.timed_out = self.deadline is not None
             raise
-
-    def recv(self) -> bytes:
-        """What has arrived (waiting for it until the deadline); ``b""`` once the client has closed."""
-        buffer = bytearray(65536)
-        return bytes(memoryview(buffer)[: self.readinto(buffer)])
 
 
 class _Body(io.RawIOBase):
