@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import shutil
 import ssl
 import tempfile
@@ -44,6 +45,16 @@ def _delegate(method: Callable[Concatenate[Authority, P], R]) -> Callable[Concat
     return call
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (as given to bind) names a loopback address only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # another name: it may resolve beyond loopback
+        return False
+
+
 class LwaServer:
     """A fake Login With Amazon authorization server on a local port.
 
@@ -74,6 +85,8 @@ class LwaServer:
         max_connections: int = MAX_CONNECTIONS,
         proxy: bool = False,
         proxy_passthrough: bool = False,
+        proxy_allow_private: bool = False,
+        proxy_token: str | None = None,
         certificate_authority: tuple[bytes, bytes] | None = None,
     ) -> None:
         #: the state and rules this server serves
@@ -95,6 +108,15 @@ class LwaServer:
         self._forget_certificates: Callable[[], Any] = lambda: None
         if proxy_passthrough and not proxy:
             raise ValueError("proxy_passthrough=True needs proxy=True")
+        if proxy_allow_private and not proxy_passthrough:
+            raise ValueError("proxy_allow_private=True needs proxy_passthrough=True")
+        if proxy_token is not None and not (isinstance(proxy_token, str) and proxy_token.strip()):
+            raise ValueError(f"proxy_token must be a non-empty string, got {proxy_token!r}")
+        if proxy_passthrough and proxy_token is None and not _loopback(host):
+            raise ValueError(
+                f"proxy_passthrough=True bound beyond loopback ({host!r}) needs proxy_token=: without it anyone who"
+                " reaches the port could tunnel through this host"
+            )
         if tls or proxy:
             directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-tls-"))
             self._forget_certificates = weakref.finalize(self, shutil.rmtree, directory, True)
@@ -104,7 +126,7 @@ class LwaServer:
             self.ssl_context = certificates.client_context
             self.ca_bundle = str(certificates.ca_bundle)
             if proxy:
-                self._proxy = Proxy(certificates.server_context, proxy_passthrough)
+                self._proxy = Proxy(certificates.server_context, proxy_passthrough, proxy_allow_private, proxy_token)
         # Connections stay open between requests only when asked (see RequestHandler): a client that
         # never closes its session would otherwise leave a socket open, which -W error reports.
         self._keep_alive = keep_alive

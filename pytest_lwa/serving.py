@@ -99,6 +99,10 @@ class Proxy:
     #: the server side of TLS for every host in PROXY_HOSTS
     context: ssl.SSLContext
     passthrough: bool
+    #: passthrough may reach loopback, private, link-local and this host's own addresses
+    allow_private: bool = False
+    #: what a passthrough CONNECT must send as ``Proxy-Authorization: Bearer <token>`` (None: nothing)
+    token: str | None = None
 
 
 class Workers:
