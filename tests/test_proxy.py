@@ -135,6 +135,21 @@ def test_another_host_is_refused_with_403(lwa_proxy: LwaServer) -> None:
     assert lwa_proxy.request_log == []  # nothing reached the mock
 
 
+@pytest.mark.parametrize(
+    "host", ["aws.amazon.com", "evil-amazon.com", "api.amazon.com.evil.example", "xapi.amazon.com", "amazon.com"]
+)
+def test_only_the_listed_hosts_are_served_exactly(host: str, lwa_proxy: LwaServer) -> None:
+    """Not every name that ends in (or starts with) an Amazon domain: the listed names, exactly."""
+    body = FORBIDDEN.replace(b"example.com", host.encode())
+    for target in (f"{host}:443", f"{host.upper()}:443"):
+        head, answer = refused(lwa_proxy.port, target)
+        assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+        assert answer == body
+    r = requests.post(f"http://{host}/auth/o2/token", proxies={"http": lwa_proxy.proxy_url}, timeout=10)
+    assert (r.status_code, r.content) == (403, body)
+    assert lwa_proxy.request_log == []
+
+
 @pytest.fixture
 def outside_host() -> Iterator[int]:
     """A stand-in for a host on the internet: it sends back every byte it gets, reversed per chunk."""
