@@ -269,17 +269,18 @@ class RequestHandler(WSGIRequestHandler):
         for address in addresses:  # the addresses checked, not the name: a second look-up could differ
             try:
                 upstream = socket.create_connection((str(address), int(port)), timeout=self.server.request_timeout)
-                break
             except OSError as error:
                 failure = error
+            else:
+                break
         if upstream is None:
             access_log.info("%s (proxy) -> 502: %s", target, failure)
             self._answer_error(
                 LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot reach {host}:{port}: {failure}")
             )
             return
-        access_log.info("%s (proxy) -> passed through to %s", target, upstream.getpeername()[0])
         with upstream:
+            access_log.info("%s (proxy) -> passed through to %s", target, address)
             self.send_response(200, "Connection Established")
             self.end_headers()
             pipe(self.connection, upstream, TUNNEL_IDLE_SECONDS)

@@ -305,6 +305,29 @@ def test_passthrough_reaches_this_host_when_allowed(target: str, outside_host: i
             assert sock.recv(65536) == b"gnip"
 
 
+def test_passthrough_says_what_it_reached(outside_host: int, caplog: pytest.LogCaptureFixture) -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    nobody = closed.getsockname()[1]
+    closed.close()  # a loopback port nothing listens on
+    with (
+        LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy,
+        caplog.at_level("INFO", "pytest_lwa.access"),
+    ):
+        head, sock = tunnel(proxy.port, f"127.0.0.1:{nobody}")
+        with sock:
+            body = b""
+            while chunk := sock.recv(65536):
+                body += chunk
+        assert head.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+        assert json.loads(body)["error"] == "bad_gateway"
+        head, sock = tunnel(proxy.port, f"localhost:{outside_host}")
+        sock.close()
+        assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith(f"CONNECT 127.0.0.1:{nobody} (proxy) -> 502: ")
+    assert lines[1:] == [f"CONNECT localhost:{outside_host} (proxy) -> passed through to 127.0.0.1"]
+
+
 def test_passthrough_connects_to_the_address_it_checked(outside_host: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """One look-up: a name that resolves elsewhere the second time (DNS rebinding) is not looked up again."""
     lookups: list[str] = []
