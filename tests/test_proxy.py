@@ -387,6 +387,31 @@ def test_with_a_token_passthrough_needs_it_as_proxy_authorization(headers: str, 
             assert sock.recv(65536) == b"ko"
 
 
+def test_serve_passes_its_admin_token_to_the_proxy(tmp_path: Path, outside_host: int) -> None:
+    from pytest_lwa.cli import build_parser, serve
+
+    ready = tmp_path / "ready.json"
+    args = build_parser().parse_args(
+        ["serve", "--port", "0", "--proxy", "--proxy-passthrough", "--proxy-allow-private", "--admin-token", "s3cret",
+         "--ready-file", str(ready), "--log-level", "error"]
+    )  # fmt: skip
+    stop = threading.Event()
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(serve(args, stop)))
+    thread.start()
+    try:
+        port = wait_for(ready)["port"]
+        head, body = refused(port, f"127.0.0.1:{outside_host}")
+        assert (head.split(b"\r\n")[0], body) == (b"HTTP/1.1 407 Proxy Authentication Required", PROXY_AUTH)
+        head, sock = tunnel(port, f"127.0.0.1:{outside_host}", "Proxy-Authorization: Bearer s3cret\r\n")
+        with sock:
+            assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status == [0]
+
+
 @pytest.mark.parametrize("target", ["127.0.0.1", "127.0.0.1:http", "127.0.0.1:0", "127.0.0.1:65536", ":443"])
 def test_a_connect_target_that_is_not_host_and_port_is_400(target: str) -> None:
     with LwaServer(proxy=True, proxy_passthrough=True) as proxy:
