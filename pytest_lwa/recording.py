@@ -64,9 +64,7 @@ class _OneLine(logging.Filter):
             message = record.getMessage()
         except Exception:  # arguments that do not fit the message: the handler reports it, as for any record
             return True
-        escaped = one_line(message)
-        if escaped is not message:
-            record.msg, record.args = escaped, None
+        record.msg, record.args = one_line(message), None  # formatted once: the handlers format msg alone
         return True
 
 
