@@ -440,12 +440,12 @@ def _addresses(host: str, port: int) -> list[Address]:
 def _refused(address: Address, port: int, allow_private: bool, own_port: int) -> str | None:
     """Why a passthrough tunnel may not go to ``address``, or None: an address not on the internet (this
     host's, its network's) unless ``allow_private``, and never the proxy's own port."""
+    if isinstance(address, ipaddress.IPv6Address):  # an IPv4 address inside an IPv6 one is judged as IPv4
+        address = address.ipv4_mapped or address.sixtofour or address
     if port == own_port and (address.is_loopback or address.is_unspecified or _of_this_host(address)):
         return ITSELF
     if allow_private:
         return None
-    if isinstance(address, ipaddress.IPv6Address):  # an IPv4 address inside an IPv6 one is judged as IPv4
-        address = address.ipv4_mapped or address.sixtofour or address
     kinds = (
         ("a loopback address", address.is_loopback),
         ("an unspecified address", address.is_unspecified),

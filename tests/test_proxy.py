@@ -283,13 +283,17 @@ def test_passthrough_refuses_this_host_and_its_network_before_connecting(
     socket.create_connection(("127.0.0.1", outside_host), timeout=10).close()  # the stand-in's one connection
 
 
+#: how a refusal names a target that is not its address as written
+SHOWN = {"localhost": "127.0.0.1 (localhost)", "[::ffff:127.0.0.1]": "::ffff:7f00:1 (::ffff:127.0.0.1)"}
+
+
 @pytest.mark.parametrize("allow_private", [False, True])
 def test_passthrough_never_tunnels_to_the_proxy_itself(allow_private: bool) -> None:
     with LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=allow_private) as proxy:
-        for host in ("127.0.0.1", "localhost", "0.0.0.0"):
+        for host in ("127.0.0.1", "localhost", "0.0.0.0", "[::ffff:127.0.0.1]"):
             head, body = refused(proxy.port, f"{host}:{proxy.port}")
             assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
-            named = "127.0.0.1 (localhost)" if host == "localhost" else host
+            named = SHOWN.get(host, host)
             itself = f"itself ({named}, port {proxy.port})"
             description = f"pytest-lwa's proxy does not tunnel to {itself}"
             assert json.loads(body) == {"error_description": description, "error": "forbidden_address"}
