@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from .errors import compact_json
 from .model import NotRegistered
-from .recording import RecordedRequest, access_log
+from .recording import RecordedRequest, access_log, shown_tokens
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -61,10 +61,14 @@ def _client_json(client: Any) -> dict[str, Any]:
 
 
 def record_json(record: RecordedRequest) -> dict[str, Any]:
-    """A logged request as JSON (secrets are already redacted in the record)."""
+    """A logged request as JSON, its tokens and codes (in the parameters and the answer) shown as the log
+    lines show them, by their first characters (secrets are already redacted in the record)."""
     data = dataclasses.asdict(record)
+    data["params"] = shown_tokens(record.params)
     if isinstance(record.answer, bytes):
         data["answer"] = record.answer.decode("utf-8", "replace")
+    elif isinstance(data["answer"], dict):
+        data["answer"] = shown_tokens(data["answer"])
     data.update(
         grant_type=record.grant_type,
         scopes=list(record.scopes),

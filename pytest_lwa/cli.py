@@ -116,7 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
         " over TLS from the server's own authority (needs trustme); other hosts are refused with 403",
     )
     serve.add_argument(
-        "--proxy-passthrough", action="store_true", help="with --proxy: tunnel other hosts untouched instead"
+        "--proxy-passthrough",
+        action="store_true",
+        help="with --proxy: tunnel other hosts untouched instead (bound beyond loopback: needs --admin-token, sent"
+        " as Proxy-Authorization: Bearer TOKEN)",
+    )
+    serve.add_argument(
+        "--proxy-allow-private",
+        action="store_true",
+        help="with --proxy-passthrough: also tunnel to loopback, private and link-local addresses (this host's"
+        " and its network's services)",
     )
     serve.add_argument(
         "--amazon-hosts",
@@ -231,6 +240,13 @@ def _authority(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
     """The certificate authority --ca-cert and --ca-key name, checked."""
     if args.proxy_passthrough and not args.proxy:
         raise ConfigError("--proxy-passthrough goes with --proxy")
+    if args.proxy_allow_private and not args.proxy_passthrough:
+        raise ConfigError("--proxy-allow-private goes with --proxy-passthrough")
+    if args.proxy_passthrough and args.admin_token is None and not _is_loopback(args.host):
+        raise ConfigError(
+            f"--proxy-passthrough on {args.host}, beyond loopback, needs --admin-token: without it anyone who"
+            " reaches the port could tunnel through this host"
+        )
     if (args.ca_cert is None) != (args.ca_key is None):
         raise ConfigError("--ca-cert and --ca-key go together")
     if (args.ca_cert or args.ca_file) and not (args.tls or args.proxy or args.amazon_hosts):
@@ -324,6 +340,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 max_connections=args.max_connections,
                 proxy=args.proxy,
                 proxy_passthrough=args.proxy_passthrough,
+                proxy_allow_private=args.proxy_allow_private,
+                proxy_token=args.admin_token if args.proxy_passthrough else None,
                 certificate_authority=_authority(args),
                 amazon_hosts=args.amazon_hosts,
             )

@@ -4,13 +4,16 @@ the proxy's CONNECT tunnels, and the JSON answers of the errors the app never se
 from __future__ import annotations
 
 import contextlib
+import hmac
 import http.client
 import io
+import ipaddress
 import logging
 import selectors
 import socket
 import ssl
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlsplit
 
@@ -285,7 +288,7 @@ class RequestHandler(WSGIRequestHandler):
 
     def _connect(self, host: str, port: str) -> None:
         """Serve a tunnel: the mock over TLS for an LWA host, the bytes untouched for another host when the
-        proxy passes them through, else a 403."""
+        proxy passes them through (and may reach it), else a 403."""
         proxy = self.server.proxy
         assert proxy is not None
         self.close_connection = True
@@ -304,16 +307,55 @@ class RequestHandler(WSGIRequestHandler):
         if not proxy.passthrough:
             self._refuse_host(host, f"CONNECT {host}:{port}")
             return
-        access_log.info("CONNECT %s:%s (proxy) -> passed through", host, port)
+        target = f"CONNECT {self.path}"
+        if proxy.token is not None and not _bearer(self.headers.get_all("Proxy-Authorization") or [], proxy.token):
+            access_log.info("%s (proxy) -> 407: no Proxy-Authorization: Bearer with the admin token", target)
+            self._answer_error(
+                _proxy_authentication_required(), headers=[("Proxy-Authenticate", 'Bearer realm="pytest-lwa"')]
+            )
+            return
+        if not (host and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            access_log.info("%s (proxy) -> 400: not host:port", target)
+            self._answer_error(
+                LwaError(400, "invalid_request", f"pytest-lwa's proxy takes CONNECT host:port, not {self.path}")
+            )
+            return
         try:
-            upstream = socket.create_connection((host, int(port)), timeout=self.server.request_timeout)
-        except (OSError, ValueError) as error:
-            self._answer_error(LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot reach {host}:{port}: {error}"))
+            addresses = _addresses(host, int(port))
+        except (OSError, UnicodeError) as error:  # an unknown name, or none a resolver takes
+            access_log.info("%s (proxy) -> 502: %s does not resolve", target, host)
+            self._answer_error(LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot resolve {host}: {error}"))
+            return
+        for address in addresses:  # each one, so that a name cannot resolve to one allowed and one not
+            why = _refused(address, int(port), proxy.allow_private, self.server.port)
+            if why is not None:
+                named = str(address) if str(address) == host else f"{address} ({host})"
+                access_log.info("%s (proxy) -> 403 forbidden_address: %s is %s", target, named, why)
+                self._answer_error(_forbidden_address(named, why, port))
+                return
+        upstream, failure = None, None
+        for address in addresses:  # the addresses checked, not the name: a second look-up could differ
+            try:
+                upstream = socket.create_connection((str(address), int(port)), timeout=self.server.request_timeout)
+            except OSError as error:
+                failure = error
+            else:
+                break
+        if upstream is None:
+            access_log.info("%s (proxy) -> 502: %s", target, failure)
+            self._answer_error(
+                LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot reach {host}:{port}: {failure}")
+            )
             return
         with upstream:
+            access_log.info("%s (proxy) -> passed through to %s", target, address)
             self.send_response(200, "Connection Established")
             self.end_headers()
-            pipe(self.connection, upstream, TUNNEL_IDLE_SECONDS)
+            early = self._incoming.leftover()  # what the client sent before the answer belongs to the tunnel
+            with contextlib.suppress(OSError):
+                if early:
+                    upstream.sendall(early)
+                pipe(self.connection, upstream, TUNNEL_IDLE_SECONDS)
 
     def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
         """The app's whole answer: status, headers and body (LWA answers are small)."""
@@ -384,7 +426,13 @@ class RequestHandler(WSGIRequestHandler):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s", self.address_string(), redact_text(message % args))
 
-    def _answer_error(self, error: LwaError, code: int | None = None, message: str | None = None) -> None:
+    def _answer_error(
+        self,
+        error: LwaError,
+        code: int | None = None,
+        message: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
         """Answer a request the app never saw with a JSON error body, and close the connection."""
         self.request_version = "HTTP/1.1"
         self.close_connection = True
@@ -394,6 +442,8 @@ class RequestHandler(WSGIRequestHandler):
         self.send_header("Connection", "close")
         self.send_header("Content-Type", JSON_TYPE)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -413,3 +463,90 @@ def pipe(one: socket.socket, other: socket.socket, idle: float) -> None:
                     if not data:
                         return
                     cast(socket.socket, key.data).sendall(data)
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: why the proxy does not pass through to its own port, whatever it may reach
+ITSELF: Final = "the proxy itself"
+
+
+def _proxy_authentication_required() -> LwaError:
+    return LwaError(
+        407,
+        "proxy_authentication_required",
+        "pytest-lwa's proxy tunnels other hosts only with Proxy-Authorization: Bearer <the admin token>",
+    )
+
+
+def _forbidden_address(named: str, why: str, port: str) -> LwaError:
+    """The proxy's answer for a tunnel it does not open (the mock's own: Amazon has no such answer)."""
+    if why == ITSELF:
+        return LwaError(
+            403, "forbidden_address", f"pytest-lwa's proxy does not tunnel to itself ({named}, port {port})"
+        )
+    return LwaError(
+        403,
+        "forbidden_address",
+        f"pytest-lwa's proxy does not tunnel to {named}, {why}; start it with --proxy-allow-private"
+        " (LwaServer(proxy_allow_private=True)) to reach this host's and its network's services",
+    )
+
+
+def _addresses(host: str, port: int) -> list[Address]:
+    """The addresses ``host`` names: itself when it is one (no resolver asked), else what it resolves to."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    addresses = [
+        ipaddress.ip_address(sockaddr[0])
+        for family, _, _, _, sockaddr in found
+        if family in (socket.AF_INET, socket.AF_INET6)
+    ]
+    if not addresses:
+        raise OSError(f"{host} has no IP address")
+    return list(dict.fromkeys(addresses))
+
+
+def _refused(address: Address, port: int, allow_private: bool, own_port: int) -> str | None:
+    """Why a passthrough tunnel may not go to ``address``, or None: an address not on the internet (this
+    host's, its network's) unless ``allow_private``, and never the proxy's own port."""
+    if isinstance(address, ipaddress.IPv6Address):  # an IPv4 address inside an IPv6 one is judged as IPv4
+        address = address.ipv4_mapped or address.sixtofour or address
+    if port == own_port and (address.is_loopback or address.is_unspecified or _of_this_host(address)):
+        return ITSELF
+    if allow_private:
+        return None
+    kinds = (
+        ("a loopback address", address.is_loopback),
+        ("an unspecified address", address.is_unspecified),
+        ("a link-local address", address.is_link_local),
+        ("a multicast address", address.is_multicast),
+        ("a reserved address", address.is_reserved),
+        ("a private address", address.is_private),
+        ("an address not routed on the internet", not address.is_global),
+    )
+    why = next((kind for kind, matches in kinds if matches), None)
+    if why is None and _of_this_host(address):
+        why = "an address of this host"
+    return why
+
+
+def _of_this_host(address: Address) -> bool:
+    """Whether ``address`` is one of this host's own: a socket binds to it (nothing is sent)."""
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((str(address), 0))
+    except OSError:
+        return False
+    return True
+
+
+def _bearer(values: list[str], token: str) -> bool:
+    """Whether the ``Proxy-Authorization`` headers sent are one ``Bearer <token>``."""
+    if len(values) != 1:
+        return False
+    scheme, _, credentials = values[0].strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), token.encode())

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypedDict
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from .amazon_hosts import PROXY_HOSTS
 
@@ -21,15 +21,56 @@ access_log: Final = logging.getLogger("pytest_lwa.access")
 SECRET_PARAMS: Final = frozenset({"client_secret", "code_verifier", "password"})
 
 AuthMethod = Literal["basic", "body", "none"]
-#: values that never reach a log line, wherever they appear in a URL or form text
-_SECRET_VALUES: Final = re.compile(
-    r"\b(access_token|refresh_token|client_secret|code_verifier|code|device_code|password)=[^&\s'\"]*"
-)
+#: a parameter in a URL or form text: its name and value as sent (percent-encoded or not)
+_PARAMETER: Final = re.compile(r"([^\s?&;=/'\"]+)=([^&\s'\"]*)")
+
+
+def _named(name: str) -> str:
+    """A parameter's name as the server reads it, and then some: decoded, without spaces, in lower case."""
+    return unquote_plus(name).strip().lower()
 
 
 def redact_text(text: str) -> str:
-    """``text`` (a request line, a query, an error message quoting one) with its tokens and secrets as ``***``."""
-    return _SECRET_VALUES.sub(r"\1=" + REDACTED, text)
+    """``text`` (a request line, a query, an error message quoting one) with the values of its tokens and
+    secrets as ``***``: each parameter is judged by its decoded name (``client%5Fsecret`` is ``client_secret``)."""
+
+    def hide(parameter: re.Match[str]) -> str:
+        name = _named(parameter[1])
+        return f"{parameter[1]}={REDACTED}" if name in SECRET_PARAMS or name in TOKEN_PARAMS else parameter[0]
+
+    return _PARAMETER.sub(hide, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable as an escape: C0 and C1 controls and DEL as
+    ``\\x0d``, ``\\x7f``…, the Unicode line and paragraph separators and other unprintable characters (a
+    direction override, say) as ``\\u2028``…: a line of the log is one line, whatever a client sent."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+class _OneLine(logging.Filter):
+    """Every record of the server's loggers, its message made :func:`one_line`: a client's path, parameter,
+    header or address can neither break a line nor forge one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the message: the handler reports it, as for any record
+            return True
+        record.msg, record.args = one_line(message), None  # formatted once: the handlers format msg alone
+        return True
+
+
+_ONE_LINE: Final = _OneLine()
+for _logger in (logging.getLogger("pytest_lwa"), access_log):
+    _logger.addFilter(_ONE_LINE)
 
 
 @dataclass(frozen=True)
@@ -86,7 +127,7 @@ class RecordedRequest:
         return self.path.lower() == "/auth/o2/token" and self.method == "POST"
 
     def describe(self) -> str:
-        """One line, secrets redacted: ``POST /auth/o2/token grant_type=… client_id=… -> 200``."""
+        """One line, secrets redacted, control characters escaped: ``POST /auth/o2/token grant_type=… -> 200``."""
         fields = " ".join(f"{k}={_short(k, v)}" for k, v in self.params.items())
         if self.client_id and "client_id" not in self.params:  # named by the HTTP Basic header
             fields += f" client_id={self.client_id}"
@@ -97,7 +138,7 @@ class RecordedRequest:
         fault = f" (fault: {self.fault})" if self.fault else ""
         reason = f": {self.reason}" if self.reason else ""
         where = self.host + self.path if self.host in PROXY_HOSTS else self.path  # through the proxy
-        return f"{self.method} {where} {fields}{auth} -> {answer}{fault}{reason}".replace("  ", " ")
+        return one_line(f"{self.method} {where} {fields}{auth} -> {answer}{fault}{reason}".replace("  ", " "))
 
     def __str__(self) -> str:
         return self.describe()
@@ -109,19 +150,30 @@ TOKEN_PARAMS: Final = frozenset({"access_token", "refresh_token", "code", "devic
 
 def _short(name: str, value: str) -> str:
     """A parameter as a log line shows it: tokens and codes by their first characters, nothing long whole."""
-    if name in TOKEN_PARAMS and len(value) > 12:
-        return value[:12] + "…"
+    if _named(name) in TOKEN_PARAMS:
+        return shown_token(value)
     return value if len(value) <= 64 else value[:24] + "…"
 
 
+def shown_token(value: str) -> str:
+    """A token or code as logs show it: its first 12 characters (enough to tell it from another)."""
+    return value[:12] + "…" if len(value) > 12 else value
+
+
+def shown_tokens(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` (parameters, an answer) with the tokens and codes among them as :func:`shown_token` shows them."""
+    return {k: shown_token(v) if isinstance(v, str) and _named(k) in TOKEN_PARAMS else v for k, v in fields.items()}
+
+
 def redact_params(params: Mapping[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if k in SECRET_PARAMS else v) for k, v in params.items()}
+    """``params`` with the values of secrets as ``***``, judged by name in any case (``Client_Secret`` too)."""
+    return {k: (REDACTED if _named(k) in SECRET_PARAMS else v) for k, v in params.items()}
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     redacted: dict[str, str] = {}
     for name, value in headers:
-        if name.lower() in ("authorization", "x-amz-access-token"):
+        if name.lower() in ("authorization", "proxy-authorization", "x-amz-access-token"):
             scheme, _, credentials = value.partition(" ")
             value = f"{scheme} {REDACTED}" if credentials else REDACTED
         redacted[name] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.client
+import ipaddress
 import shutil
 import ssl
 import tempfile
@@ -46,6 +47,16 @@ def _delegate(method: Callable[Concatenate[Authority, P], R]) -> Callable[Concat
     return call
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (as given to bind) names a loopback address only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # another name: it may resolve beyond loopback
+        return False
+
+
 class LwaServer:
     """A fake Login With Amazon authorization server on a local port.
 
@@ -76,6 +87,8 @@ class LwaServer:
         max_connections: int = MAX_CONNECTIONS,
         proxy: bool = False,
         proxy_passthrough: bool = False,
+        proxy_allow_private: bool = False,
+        proxy_token: str | None = None,
         certificate_authority: tuple[bytes, bytes] | None = None,
         amazon_hosts: bool = False,
     ) -> None:
@@ -98,6 +111,15 @@ class LwaServer:
         self._forget_certificates: Callable[[], Any] = lambda: None
         if proxy_passthrough and not proxy:
             raise ValueError("proxy_passthrough=True needs proxy=True")
+        if proxy_allow_private and not proxy_passthrough:
+            raise ValueError("proxy_allow_private=True needs proxy_passthrough=True")
+        if proxy_token is not None and not (isinstance(proxy_token, str) and proxy_token.strip()):
+            raise ValueError(f"proxy_token must be a non-empty string, got {proxy_token!r}")
+        if proxy_passthrough and proxy_token is None and not _loopback(host):
+            raise ValueError(
+                f"proxy_passthrough=True bound beyond loopback ({host!r}) needs proxy_token=: without it anyone who"
+                " reaches the port could tunnel through this host"
+            )
         tls = tls or amazon_hosts  # Amazon's hosts mapped to this server: HTTPS with a certificate for them all
         if tls or proxy:
             directory = Path(tempfile.mkdtemp(prefix="pytest-lwa-tls-"))
@@ -108,7 +130,7 @@ class LwaServer:
             self.ssl_context = certificates.client_context
             self.ca_bundle = str(certificates.ca_bundle)
             if proxy:
-                self._proxy = Proxy(certificates.server_context, proxy_passthrough)
+                self._proxy = Proxy(certificates.server_context, proxy_passthrough, proxy_allow_private, proxy_token)
         # Connections stay open between requests only when asked (see RequestHandler): a client that
         # never closes its session would otherwise leave a socket open, which -W error reports.
         self._keep_alive = keep_alive

@@ -6,10 +6,12 @@ import contextlib
 import ctypes
 import functools
 import logging
+import math
 import queue
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -27,6 +29,8 @@ logger = logging.getLogger("pytest_lwa")
 REQUEST_TIMEOUT: Final = 10.0
 #: connections served at once; one more is answered 503 with ``Retry-After`` and closed
 MAX_CONNECTIONS: Final = 256
+#: seconds between two log lines about connections refused over the limit (each line counts those since the last)
+REFUSALS_LOGGED_EVERY: Final = 1.0
 #: seconds a worker thread with no connection to serve waits for one before it ends
 WORKER_IDLE_SECONDS: Final = 10.0
 #: seconds a connection may wait for its first or next request before it is closed
@@ -99,6 +103,10 @@ class Proxy:
     #: the server side of TLS for every host in PROXY_HOSTS
     context: ssl.SSLContext
     passthrough: bool
+    #: passthrough may reach loopback, private, link-local and this host's own addresses
+    allow_private: bool = False
+    #: what a passthrough CONNECT must send as ``Proxy-Authorization: Bearer <token>`` (None: nothing)
+    token: str | None = None
 
 
 class Workers:
@@ -181,6 +189,11 @@ class Server(ThreadedWSGIServer):
         self.request_timeout = REQUEST_TIMEOUT
         self.proxy: Proxy | None = None
         self.workers = Workers()  # before werkzeug's __init__, which may call server_close()
+        #: the clock refusals are logged by (only the accept loop's thread reads it and counts them)
+        self.clock: Callable[[], float] = time.monotonic
+        self._refused = 0
+        self._refused_last = ""
+        self._refusals_logged_at = -math.inf
         super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -189,12 +202,13 @@ class Server(ThreadedWSGIServer):
 
     def _refuse(self, request: socket.socket, client_address: Any) -> None:
         """Answer a connection over the limit 503 with ``Retry-After``, from the accept loop, without
-        waiting for anything (over HTTPS that would take a handshake: the connection is just closed)."""
-        logger.warning(
-            "pytest-lwa: %d connections are being served, the most allowed; refused %s with 503",
-            self.workers.limit,
-            client_address[0],
-        )
+        waiting for anything (over HTTPS that would take a handshake: the connection is just closed).
+
+        Refusals are counted, and logged at most once per :data:`REFUSALS_LOGGED_EVERY` seconds: a flood
+        of connections writes a line a second, not a line each."""
+        self._refused += 1
+        self._refused_last = str(client_address[0]) if client_address else "?"
+        self._log_refusals()
         with contextlib.suppress(OSError):
             request.setblocking(False)
             if self.ssl_context is None:
@@ -208,6 +222,23 @@ class Server(ThreadedWSGIServer):
                 )
                 request.send(head.encode("ascii") + body)
         self.shutdown_request(request)
+
+    def service_actions(self) -> None:
+        """Run by the accept loop between connections: the refusals not logged yet, once it is time."""
+        super().service_actions()
+        if self._refused:
+            self._log_refusals()
+
+    def _log_refusals(self) -> None:
+        now = self.clock()
+        if now - self._refusals_logged_at < REFUSALS_LOGGED_EVERY:
+            return
+        if self._refused == 1:
+            refused = f"refused {self._refused_last} with 503"
+        else:
+            refused = f"refused {self._refused} with 503 since the last line, the latest from {self._refused_last}"
+        logger.warning("pytest-lwa: %d connections are being served, the most allowed; %s", self.workers.limit, refused)
+        self._refused, self._refusals_logged_at = 0, now
 
     def server_close(self) -> None:
         super().server_close()

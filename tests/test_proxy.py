@@ -6,8 +6,11 @@ environment alone); a host that is not Amazon's LWA is refused, or tunnelled unt
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -131,6 +135,21 @@ def test_another_host_is_refused_with_403(lwa_proxy: LwaServer) -> None:
     assert lwa_proxy.request_log == []  # nothing reached the mock
 
 
+@pytest.mark.parametrize(
+    "host", ["aws.amazon.com", "evil-amazon.com", "api.amazon.com.evil.example", "xapi.amazon.com", "amazon.com"]
+)
+def test_only_the_listed_hosts_are_served_exactly(host: str, lwa_proxy: LwaServer) -> None:
+    """Not every name that ends in (or starts with) an Amazon domain: the listed names, exactly."""
+    body = FORBIDDEN.replace(b"example.com", host.encode())
+    for target in (f"{host}:443", f"{host.upper()}:443"):
+        head, answer = refused(lwa_proxy.port, target)
+        assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+        assert answer == body
+    r = requests.post(f"http://{host}/auth/o2/token", proxies={"http": lwa_proxy.proxy_url}, timeout=10)
+    assert (r.status_code, r.content) == (403, body)
+    assert lwa_proxy.request_log == []
+
+
 @pytest.fixture
 def outside_host() -> Iterator[int]:
     """A stand-in for a host on the internet: it sends back every byte it gets, reversed per chunk."""
@@ -151,7 +170,7 @@ def outside_host() -> Iterator[int]:
 
 def test_passthrough_tunnels_other_hosts_untouched(outside_host: int) -> None:
     with (
-        LwaServer(proxy=True, proxy_passthrough=True) as proxy,
+        LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy,  # the stand-in is local
         socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock,
     ):
         sock.sendall(f"CONNECT 127.0.0.1:{outside_host} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -165,6 +184,281 @@ def test_passthrough_tunnels_other_hosts_untouched(outside_host: int) -> None:
         while len(echoed) < len(payload):
             echoed += sock.recv(65536)
         assert echoed == payload[::-1]  # the stand-in's answer, byte for byte
+
+
+def test_bytes_sent_with_the_connect_reach_the_tunnel(outside_host: int) -> None:
+    with (
+        LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy,
+        socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock,
+    ):
+        early = b"sent before the answer"  # as a client that does not wait for the 200 sends its first bytes
+        sock.sendall(f"CONNECT 127.0.0.1:{outside_host} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() + early)
+        answer = b""
+        while not answer.endswith(early[::-1]):
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+
+
+#: what every socket of this process connected to while watched (an audit hook: no connect escapes it, and
+#: one beyond loopback fails before anything is sent)
+WATCHED: list[list[Any]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "socket.connect" and WATCHED:
+        WATCHED[-1].append(args[1])
+        if isinstance(args[1], tuple) and not ipaddress.ip_address(args[1][0]).is_loopback:
+            raise PermissionError(f"a test may connect to loopback only, not {args[1]}")  # before any packet
+
+
+sys.addaudithook(_audit)
+
+
+@contextlib.contextmanager
+def connects() -> Iterator[list[Any]]:
+    """The addresses connected to, by anyone in this process, within the block."""
+    seen: list[Any] = []
+    WATCHED.append(seen)
+    try:
+        yield seen
+    finally:
+        WATCHED.remove(seen)
+
+
+def tunnel(port: int, target: str, headers: str = "") -> tuple[bytes, socket.socket]:
+    """``CONNECT target`` to the proxy on ``port``: the answer's head, and the connection (open)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n{headers}\r\n".encode())
+    head = b""
+    while not head.endswith(b"\r\n\r\n") and (byte := sock.recv(1)):
+        head += byte
+    return head, sock
+
+
+def refused(port: int, target: str, headers: str = "") -> tuple[bytes, bytes]:
+    """The proxy's whole answer to ``CONNECT target`` (one it closes): its head and its body."""
+    with connects() as seen:
+        head, sock = tunnel(port, target, headers)
+        with sock:
+            body = b""
+            while chunk := sock.recv(65536):
+                body += chunk
+    assert seen == [("127.0.0.1", port)], "the proxy connected somewhere"  # the test's own connection only
+    return head, body
+
+
+def forbidden_address(named: str, why: str) -> bytes:
+    return (
+        f'{{"error_description":"pytest-lwa\'s proxy does not tunnel to {named}, {why}; start it with'
+        " --proxy-allow-private (LwaServer(proxy_allow_private=True)) to reach this host's and its network's"
+        ' services","error":"forbidden_address"}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("target", "named", "why"),
+    [
+        ("127.0.0.1:{echo}", "127.0.0.1", "a loopback address"),
+        ("127.1.2.3:{echo}", "127.1.2.3", "a loopback address"),
+        ("localhost:{echo}", "127.0.0.1 (localhost)", "a loopback address"),
+        ("LOCALHOST:{echo}", "127.0.0.1 (localhost)", "a loopback address"),
+        ("[::1]:{echo}", "::1", "a loopback address"),
+        ("[::ffff:127.0.0.1]:{echo}", "::ffff:7f00:1 (::ffff:127.0.0.1)", "a loopback address"),
+        ("0.0.0.0:{echo}", "0.0.0.0", "an unspecified address"),
+        ("[::]:443", "::", "an unspecified address"),
+        ("10.0.0.1:443", "10.0.0.1", "a private address"),
+        ("172.16.0.1:443", "172.16.0.1", "a private address"),
+        ("192.168.1.1:443", "192.168.1.1", "a private address"),
+        ("[fc00::1]:443", "fc00::1", "a private address"),
+        ("[::ffff:10.0.0.1]:443", "::ffff:a00:1 (::ffff:10.0.0.1)", "a private address"),
+        ("[2002:a00:1::]:443", "2002:a00:1::", "a private address"),  # 6to4 around 10.0.0.1
+        ("169.254.169.254:80", "169.254.169.254", "a link-local address"),  # a cloud's instance metadata
+        ("[fe80::1]:443", "fe80::1", "a link-local address"),
+        ("224.0.0.1:443", "224.0.0.1", "a multicast address"),
+        ("[ff02::1]:443", "ff02::1", "a multicast address"),
+        ("240.0.0.1:443", "240.0.0.1", "a reserved address"),
+        ("255.255.255.255:443", "255.255.255.255", "a reserved address"),
+        ("100.64.0.1:443", "100.64.0.1", "an address not routed on the internet"),  # carrier-grade NAT
+    ],
+)
+def test_passthrough_refuses_this_host_and_its_network_before_connecting(
+    target: str, named: str, why: str, outside_host: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = target.format(echo=outside_host)
+    with LwaServer(proxy=True, proxy_passthrough=True) as proxy, caplog.at_level("INFO", "pytest_lwa.access"):
+        head, body = refused(proxy.port, target)
+        assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+        assert body == forbidden_address(named, why)
+        assert proxy.request_log == []
+    assert [r.getMessage() for r in caplog.records] == [
+        f"CONNECT {target} (proxy) -> 403 forbidden_address: {named} is {why}"
+    ]
+    socket.create_connection(("127.0.0.1", outside_host), timeout=10).close()  # the stand-in's one connection
+
+
+#: how a refusal names a target that is not its address as written
+SHOWN = {"localhost": "127.0.0.1 (localhost)", "[::ffff:127.0.0.1]": "::ffff:7f00:1 (::ffff:127.0.0.1)"}
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_passthrough_never_tunnels_to_the_proxy_itself(allow_private: bool) -> None:
+    with LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=allow_private) as proxy:
+        for host in ("127.0.0.1", "localhost", "0.0.0.0", "[::ffff:127.0.0.1]"):
+            head, body = refused(proxy.port, f"{host}:{proxy.port}")
+            assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+            named = SHOWN.get(host, host)
+            itself = f"itself ({named}, port {proxy.port})"
+            description = f"pytest-lwa's proxy does not tunnel to {itself}"
+            assert json.loads(body) == {"error_description": description, "error": "forbidden_address"}
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1:{echo}", "localhost:{echo}", "127.0.0.1:0{echo}"])
+def test_passthrough_reaches_this_host_when_allowed(target: str, outside_host: int) -> None:
+    with LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy:
+        head, sock = tunnel(proxy.port, target.format(echo=outside_host))
+        with sock:
+            assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+            sock.sendall(b"ping")
+            assert sock.recv(65536) == b"gnip"
+
+
+def test_passthrough_says_what_it_reached(outside_host: int, caplog: pytest.LogCaptureFixture) -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    nobody = closed.getsockname()[1]
+    closed.close()  # a loopback port nothing listens on
+    with (
+        LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy,
+        caplog.at_level("INFO", "pytest_lwa.access"),
+    ):
+        head, sock = tunnel(proxy.port, f"127.0.0.1:{nobody}")
+        with sock:
+            body = b""
+            while chunk := sock.recv(65536):
+                body += chunk
+        assert head.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+        assert json.loads(body)["error"] == "bad_gateway"
+        head, sock = tunnel(proxy.port, f"localhost:{outside_host}")
+        sock.close()
+        assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith(f"CONNECT 127.0.0.1:{nobody} (proxy) -> 502: ")
+    assert lines[1:] == [f"CONNECT localhost:{outside_host} (proxy) -> passed through to 127.0.0.1"]
+
+
+def test_passthrough_connects_to_the_address_it_checked(outside_host: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One look-up: a name that resolves elsewhere the second time (DNS rebinding) is not looked up again."""
+    lookups: list[str] = []
+    resolve = socket.getaddrinfo
+
+    def once(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "localhost":
+            lookups.append(host)
+            if len(lookups) > 1:
+                raise socket.gaierror(socket.EAI_NONAME, "looked up a second time")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", once)
+    with LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy, connects() as seen:
+        head, sock = tunnel(proxy.port, f"localhost:{outside_host}")
+        with sock:
+            assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+            sock.sendall(b"ab")
+            assert sock.recv(65536) == b"ba"
+        assert lookups == ["localhost"]
+        assert seen == [("127.0.0.1", proxy.port), ("127.0.0.1", outside_host)]
+
+
+PROXY_AUTH = (
+    b'{"error_description":"pytest-lwa\'s proxy tunnels other hosts only with Proxy-Authorization: Bearer <the admin'
+    b' token>","error":"proxy_authentication_required"}'
+)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "",
+        "Proxy-Authorization: Basic s3cret\r\n",
+        "Proxy-Authorization: Token s3cret\r\n",
+        "Proxy-Authorization: s3cret\r\n",
+        "Proxy-Authorization: Bearer s3cre\r\n",
+        "Proxy-Authorization: Bearer s3cret2\r\n",
+        "Proxy-Authorization: Bearer \r\n",
+        "Authorization: Bearer s3cret\r\n",
+        "Proxy-Authorization: Bearer s3cret\r\nProxy-Authorization: Bearer s3cret\r\n",
+    ],
+)
+def test_with_a_token_passthrough_needs_it_as_proxy_authorization(headers: str, outside_host: int) -> None:
+    with LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True, proxy_token="s3cret") as proxy:
+        head, body = refused(proxy.port, f"127.0.0.1:{outside_host}", headers)
+        assert head.startswith(b"HTTP/1.1 407 Proxy Authentication Required\r\n")
+        assert b'\r\nProxy-Authenticate: Bearer realm="pytest-lwa"\r\n' in head
+        assert body == PROXY_AUTH
+        head, sock = tunnel(proxy.port, "api.amazon.com:443")  # the mock's own hosts need no token
+        sock.close()
+        assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+        head, sock = tunnel(proxy.port, f"127.0.0.1:{outside_host}", "Proxy-Authorization: bearer  s3cret \r\n")
+        with sock:
+            assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+            sock.sendall(b"ok")
+            assert sock.recv(65536) == b"ko"
+
+
+def test_serve_passes_its_admin_token_to_the_proxy(tmp_path: Path, outside_host: int) -> None:
+    from pytest_lwa.cli import build_parser, serve
+
+    ready = tmp_path / "ready.json"
+    args = build_parser().parse_args(
+        ["serve", "--port", "0", "--proxy", "--proxy-passthrough", "--proxy-allow-private", "--admin-token", "s3cret",
+         "--ready-file", str(ready), "--log-level", "error"]
+    )  # fmt: skip
+    stop = threading.Event()
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(serve(args, stop)))
+    thread.start()
+    try:
+        port = wait_for(ready)["port"]
+        head, body = refused(port, f"127.0.0.1:{outside_host}")
+        assert (head.split(b"\r\n")[0], body) == (b"HTTP/1.1 407 Proxy Authentication Required", PROXY_AUTH)
+        head, sock = tunnel(port, f"127.0.0.1:{outside_host}", "Proxy-Authorization: Bearer s3cret\r\n")
+        with sock:
+            assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status == [0]
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1", "127.0.0.1:http", "127.0.0.1:0", "127.0.0.1:65536", ":443"])
+def test_a_connect_target_that_is_not_host_and_port_is_400(target: str) -> None:
+    with LwaServer(proxy=True, proxy_passthrough=True) as proxy:
+        head, body = refused(proxy.port, target)
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert json.loads(body) == {
+        "error_description": f"pytest-lwa's proxy takes CONNECT host:port, not {target}",
+        "error": "invalid_request",
+    }
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"host": "0.0.0.0", "proxy_passthrough": True},
+         "proxy_passthrough=True bound beyond loopback ('0.0.0.0') needs proxy_token=: without it anyone who reaches"
+         " the port could tunnel through this host"),
+        ({"host": "::", "proxy_passthrough": True}, "proxy_passthrough=True bound beyond loopback ('::') needs"),
+        ({"host": "my-host", "proxy_passthrough": True}, "proxy_passthrough=True bound beyond loopback ('my-host')"),
+        ({"proxy_allow_private": True}, "proxy_allow_private=True needs proxy_passthrough=True"),
+        ({"proxy_passthrough": True, "proxy_token": ""}, "proxy_token must be a non-empty string, got ''"),
+        ({"proxy_passthrough": True, "proxy_token": " "}, "proxy_token must be a non-empty string, got ' '"),
+    ],
+)  # fmt: skip
+def test_passthrough_beyond_loopback_needs_a_token(keywords: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        LwaServer(proxy=True, **keywords)
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):  # loopback: no token needed
+        LwaServer(host, proxy=True, proxy_passthrough=True)._forget_certificates()
+    LwaServer("0.0.0.0", proxy=True, proxy_passthrough=True, proxy_token="t")._forget_certificates()
 
 
 def test_a_stalled_tls_handshake_in_a_tunnel_is_closed_within_the_limit() -> None:
@@ -231,6 +525,10 @@ def test_serve_with_a_given_authority_and_ca_file(tmp_path: Path) -> None:
     ("arguments", "message"),
     [
         (["--proxy-passthrough"], "--proxy-passthrough goes with --proxy"),
+        (["--proxy", "--proxy-allow-private"], "--proxy-allow-private goes with --proxy-passthrough"),
+        (["--host", "0.0.0.0", "--proxy", "--proxy-passthrough"],
+         "--proxy-passthrough on 0.0.0.0, beyond loopback, needs --admin-token: without it anyone who reaches the"
+         " port could tunnel through this host"),
         (["--proxy", "--ca-cert", "x.pem"], "--ca-cert and --ca-key go together"),
         (["--ca-file", "x.pem"], "--ca-cert, --ca-key and --ca-file go with --tls, --proxy or --amazon-hosts"),
         (["--proxy", "--ca-cert", "/nonexistent.pem", "--ca-key", "/nonexistent.key"],

@@ -12,6 +12,7 @@ from pytest_lwa.recording import (
     RecordedRequest,
     criteria_of,
     mismatches,
+    one_line,
     redact_headers,
     redact_params,
     redact_text,
@@ -112,6 +113,55 @@ def test_redaction() -> None:
         "GET /a?access_token=***&code=***&state=s&refresh_token=***'r' client_secret=*** password=*** device_code=***"
     )
     assert redact_text("code_verifier=abc&xcode=1") == "code_verifier=***&xcode=1"
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        (
+            "GET /a?client%5Fsecret=s&access%5ftoken=t HTTP/1.1",
+            "GET /a?client%5Fsecret=***&access%5ftoken=*** HTTP/1.1",
+        ),
+        ("/a?%63%6F%64%65=c&state=s", "/a?%63%6F%64%65=***&state=s"),
+        ("/a?Client_Secret=s&PASSWORD=p&+code_verifier+=v", "/a?Client_Secret=***&PASSWORD=***&+code_verifier+=***"),
+        ("/a;refresh_token=r/b?device%5Fcode=d", "/a;refresh_token=***"),  # up to the next & or space
+        ("/a?client_secretx=s&xcode=c&code_=c", "/a?client_secretx=s&xcode=c&code_=c"),  # other names
+        ("'POST /t?code=c HTTP/1.1'", "'POST /t?code=*** HTTP/1.1'"),  # a request line quoted in a message
+    ],
+)
+def test_redaction_goes_by_the_decoded_name(text: str, redacted: str) -> None:
+    assert redact_text(text) == redacted
+
+
+def test_redaction_of_parameters_and_headers_in_any_case() -> None:
+    assert redact_params({"Client_Secret": "s", "PASSWORD": "p", "client_id": "c"}) == {
+        "Client_Secret": "***",
+        "PASSWORD": "***",
+        "client_id": "c",
+    }
+    assert redact_headers([("Proxy-Authorization", "Bearer s3cret"), ("proxy-authorization", "s3cret")]) == {
+        "Proxy-Authorization": "Bearer ***",
+        "proxy-authorization": "***",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("plain text, accents é and emoji 🙂", "plain text, accents é and emoji 🙂"),
+        ("a\r\nb\tc\x00\x1b[0m\x7f", r"a\x0d\x0ab\x09c\x00\x1b[0m\x7f"),
+        ("\x85\x9f\xa0", r"\x85\x9f\xa0"),  # C1 controls, and the no-break space (unprintable to Python)
+        ("\u2028\u2029\u202e\U000e0001", r"\u2028\u2029\u202e\U000e0001"),
+    ],
+)
+def test_one_line(text: str, line: str) -> None:
+    assert one_line(text) == line
+    assert "\n" not in one_line(text)
+
+
+def test_a_record_is_described_on_one_line() -> None:
+    seen = record(path="/a\r\nb", params={"x\n": "y\r"}, client_id=None)
+    assert seen.describe() == r"POST /a\x0d\x0ab x\x0a=y\x0d -> 200"
 
 
 def test_criteria() -> None:
