@@ -106,11 +106,10 @@ class Pages:
     # --- Seller Central ---------------------------------------------------------------------------
 
     def _partner(self, partner_id: str) -> SellingPartner:
-        store = self.authority.selling_partners
         if not partner_id:
-            return store.consent[0]
-        found = store.partners.get(partner_id)
-        return found if found is not None else store.add_partner(partner_id)  # a typed id signs up
+            return self.authority.seller_consent[0]
+        found = self.authority.find_selling_partner(partner_id)
+        return found if found is not None else self.authority.add_selling_partner(partner_id)  # a typed id signs up
 
     def _seller_step(self, request: LwaRequest, run: StepRunner) -> Answer:
         """A Seller Central route: a GET starts its step, a POST is its page's form answering it."""
@@ -137,7 +136,7 @@ class Pages:
     def _seller_page(self, request: LwaRequest, step: Step) -> bytes:
         """The consent page (a step that carries its request on), or the Appstore's sign-in (one that does not)."""
         assert step.app is not None
-        partners = self.authority.selling_partners.partners.values()
+        partners = self.authority.selling_partners
         central = "Vendor Central" if step.app.vendor else "Seller Central"
         consenting = bool(step.carry)
         return pages.consent(
