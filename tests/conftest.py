@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
+from helpers import token_request as send_token_request
 
 from pytest_lwa import Client, LwaServer
 
@@ -43,16 +44,6 @@ def client(lwa_server: LwaServer) -> Client:
 
 @pytest.fixture
 def token_request(lwa_server: LwaServer, client: Client) -> Callable[..., requests.Response]:
-    """POST a client-credentials request; keyword arguments override or (as None) drop form fields."""
-
-    def post(**fields: Any) -> requests.Response:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "scope": APPSTORE,
-        }
-        form.update(fields)
-        return requests.post(lwa_server.token_url, data={k: v for k, v in form.items() if v is not None}, timeout=5)
-
-    return post
+    """POST a client-credentials request of ``client`` (:func:`helpers.token_request`); keyword arguments
+    override or (as None) drop form fields."""
+    return functools.partial(send_token_request, lwa_server, client)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import token_request
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 
@@ -42,7 +43,7 @@ def token(**form: str) -> Callable[[LwaServer, Client], requests.Response]:
 
     def send(server: LwaServer, client: Client) -> requests.Response:
         fields = {k: v.format(id=client.client_id, secret=client.client_secret) for k, v in form.items()}
-        return requests.post(server.token_url, data=fields, timeout=5)
+        return token_request(server, None, None, **fields)
 
     return send
 

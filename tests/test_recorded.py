@@ -12,11 +12,11 @@ import json
 import re
 import uuid
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from helpers import token_request
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 from pytest_lwa.amazon_hosts import AMAZON_HOSTS, redirected
@@ -34,8 +34,9 @@ def app(lwa_server: LwaServer) -> Client:
     return lwa_server.add_client(redirect_uris=[REDIRECT])
 
 
-def post(server: LwaServer, form: dict[str, str], **kwargs: Any) -> requests.Response:
-    return requests.post(server.token_url, data=form, timeout=5, **kwargs)
+def post(server: LwaServer, form: dict[str, str], headers: dict[str, str] | None = None) -> requests.Response:
+    """The form as recorded, and nothing else."""
+    return token_request(server, None, None, headers=headers, **form)
 
 
 def assert_amazon_headers(r: requests.Response) -> None:
@@ -210,10 +211,7 @@ def test_R11_codepair_with_a_scope_the_client_may_not_use(lwa_server: LwaServer,
 
 
 def grantless_token(server: LwaServer, client: Client) -> str:
-    form = {"grant_type": "client_credentials", "scope": client.scopes[0]}
-    token: str = post(server, {**form, "client_id": client.client_id, "client_secret": client.client_secret}).json()[
-        "access_token"
-    ]
+    token: str = token_request(server, client, scope=client.scopes[0]).json()["access_token"]
     return token
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from helpers import token_request
 
 from pytest_lwa import LwaServer, SellingPartnerApp
 
@@ -45,13 +46,7 @@ def to_login(server: LwaServer, app: SellingPartnerApp, **extra: str) -> dict[st
 
 def exchange(server: LwaServer, app: SellingPartnerApp, code: str) -> requests.Response:
     client = next(c for c in server.clients if c.client_id == app.client_id)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-    }
-    return requests.post(server.token_url, data=form, timeout=5)
+    return token_request(server, client, "authorization_code", code=code)
 
 
 def assert_page(r: requests.Response, status: int, *texts: str) -> None:
