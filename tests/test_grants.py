@@ -401,6 +401,28 @@ def test_device_flow(lwa_server: LwaServer, app: Client) -> None:
     assert poll(lwa_server, app, pair).content == INVALID_PAIR  # used
 
 
+@pytest.mark.parametrize("rotate", [False, True], ids=["same-token", "rotated"])
+@pytest.mark.parametrize("flow", ["device", "pkce"])
+def test_a_public_clients_refresh_token_stays_public(
+    lwa_server: LwaServer, app: Client, rotate: bool, flow: str
+) -> None:
+    """A device's or a PKCE client's refresh token refreshes without a secret, again and again, rotated or not."""
+    lwa_server.configure(rotate_refresh_tokens=rotate)
+    if flow == "device":
+        pair = codepair(lwa_server, app).json()
+        lwa_server.approve_device(pair["user_code"])
+        first = poll(lwa_server, app, pair)
+    else:
+        code = lwa_server.issue_authorization_code(app, code_challenge=pkce_challenge(VERIFIER))
+        first = redeem(lwa_server, app, code, client_secret=None, code_verifier=VERIFIER)
+    token = assert_user_tokens(first)["refresh_token"]
+    for _ in range(3):
+        r = token_request(lwa_server, app, "refresh_token", refresh_token=token, client_secret=None)
+        renewed = assert_user_tokens(r)["refresh_token"]
+        assert (renewed != token) is rotate
+        token = renewed
+
+
 def test_poll_interval_enforced_on_request(lwa_server: LwaServer, app: Client) -> None:
     lwa_server.configure(enforce_poll_interval=True)
     pair = codepair(lwa_server, app).json()

@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -83,6 +84,24 @@ def test_R1_refresh_answer_and_its_headers(lwa_server: LwaServer, app: Client) -
     assert list(body) == ["access_token", "refresh_token", "token_type", "expires_in"]
     assert r.headers["Content-Length"] == "806"  # as recorded: the two tokens are 728 characters together
     assert len(body["access_token"]) + len(body["refresh_token"]) == 728
+
+
+def test_R1_x_amz_date_is_the_server_clocks_time(lwa_server: LwaServer, app: Client) -> None:
+    """Every answer's X-Amz-Date, API or browser, success or error, follows the server's clock, not the wall's."""
+    lwa_server.clock.set(datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC))
+    answers = [
+        token_request(lwa_server, app, "refresh_token", refresh_token=lwa_server.issue_refresh_token(app)),
+        token_request(lwa_server, app, "refresh_token", refresh_token="Atzr|nonsense"),
+        authorize(lwa_server, client_id=app.client_id, scope="profile", response_type="code"),
+    ]
+    assert [(r.status_code, r.headers["X-Amz-Date"]) for r in answers] == [
+        (200, "Mon, 03 Feb 2031 04:05:06 GMT"),
+        (400, "Mon, 03 Feb 2031 04:05:06 GMT"),
+        (302, "Mon, 03 Feb 2031 04:05:06 GMT"),
+    ]
+    lwa_server.clock.advance(3600 * 24 + 1.5)
+    r = token_request(lwa_server, app, "refresh_token", refresh_token="Atzr|nonsense")
+    assert r.headers["X-Amz-Date"] == "Tue, 04 Feb 2031 04:05:07 GMT"
 
 
 def test_R2_no_grant_type_in_the_modern_style(lwa_server: LwaServer, app: Client) -> None:
