@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+import threading
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -513,3 +514,32 @@ def test_every_grant_type_has_its_grant() -> None:
 
     assert tuple(GRANTS) == GRANT_TYPES
     assert tuple(RESPONSE_TYPES) == ("code",)
+
+
+@pytest.mark.parametrize("what", ["code", "rotated refresh token"])
+def test_a_single_use_credential_works_once_however_many_ask_at_once(authority: Authority, what: str) -> None:
+    """Redeeming a code and rotating a refresh token are single steps of their stores: of eight requests with
+    the same one at the same moment, exactly one gets tokens."""
+    authority.add_client("cid", "s")
+    if what == "code":
+        params = {"grant_type": "authorization_code", "code": authority.issue_authorization_code("cid")}
+    else:
+        authority.configure(rotate_refresh_tokens=True)
+        params = {"grant_type": "refresh_token", "refresh_token": authority.issue_refresh_token("cid")}
+    params |= {"client_id": "cid", "client_secret": "s"}
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def ask() -> None:
+        start.wait()
+        try:
+            outcomes.append(authority.token(params)["token_type"])
+        except errors.LwaError as error:
+            outcomes.append(error.error)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["bearer"] + ["invalid_grant"] * 7
