@@ -36,7 +36,7 @@ def test_tool_passes(command: tuple[str, ...]) -> None:
 def test_the_layering_holds() -> None:
     """Each module imports only the layers below its own (pyproject.toml's import-linter contracts), imports
     under TYPE_CHECKING included: an import circle fails here."""
-    lint = "import sys, importlinter.cli as c; sys.exit(c.lint_imports(no_cache=True, no_logo=True))"
+    lint = "import sys, importlinter.cli as c; sys.exit(c.lint_imports(no_cache=True))"
     result = subprocess.run([sys.executable, "-c", lint], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout, result.stdout
