@@ -38,8 +38,10 @@ __all__ = [
 # --- authorization codes ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Code:
+    """What an authorization code remembers of the consent it stands for."""
+
     client_id: str
     user_id: str
     scope: str
@@ -86,6 +88,8 @@ class Codes:
 
 @dataclass
 class Pair:
+    """A device code pair; the store hands out copies of it."""
+
     client_id: str
     user_code: str
     scope: str
