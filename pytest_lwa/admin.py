@@ -127,11 +127,11 @@ class AdminApp:
             ("POST", "devices/deny"): self._deny,
             ("POST", "revoke"): self._revoke,
             ("GET", "sp-applications"): lambda body: {
-                "sp_applications": [dataclasses.asdict(a) for a in authority.selling_partners.apps.values()]
+                "sp_applications": [dataclasses.asdict(a) for a in authority.sp_applications]
             },
             ("POST", "sp-applications"): lambda body: dataclasses.asdict(_fields(authority.add_sp_application, body)),
             ("GET", "selling-partners"): lambda body: {
-                "selling_partners": [dataclasses.asdict(p) for p in authority.selling_partners.partners.values()]
+                "selling_partners": [dataclasses.asdict(p) for p in authority.selling_partners]
             },
             ("POST", "selling-partners"): lambda body: dataclasses.asdict(_fields(authority.add_selling_partner, body)),
             ("POST", "seller-consent"): self._seller_consent,

@@ -14,8 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -26,17 +25,14 @@ from .faults import Fault, FaultQueue
 from .grants.selling_partner import APPSTORE_PATH, CALLBACK_PATH, CONSENT_PATH
 from .recording import RecordedRequest, access_log, redact_headers, redact_params
 from .wire import (
-    FORM,
     JSON,
-    JSON_HEADERS,
     Answer,
     LwaRequest,
+    answer_headers,
     basic_credentials,
     close,
     environ_headers,
-    form_params,
-    json_params,
-    read_body,
+    params,
     status_line,
 )
 
@@ -50,8 +46,6 @@ __all__ = ["LwaApp"]
 logger = logging.getLogger("pytest_lwa")
 
 Handler = Callable[..., "dict[str, Any] | Answer"]
-#: routes whose parameters come in the body
-BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
 
 
 class LwaApp:
@@ -65,7 +59,7 @@ class LwaApp:
         self.faults = FaultQueue()
         self.log: deque[RecordedRequest] = deque(maxlen=log_size)
         self.generation = 0
-        pages = web.Pages(self)
+        pages = web.Pages(authority)
         # each route once: its rule, the methods it takes, its handler
         table: list[tuple[str, str, Handler]] = [
             ("/auth/o2/token", "POST", self._token),
@@ -89,7 +83,6 @@ class LwaApp:
             for rule, methods, handler in table
             if "<" not in rule
         }
-        self._date: tuple[int, str] = (0, "")
 
     def reset(self) -> None:
         self.generation += 1  # requests still in flight from before belong to no one now
@@ -156,23 +149,13 @@ class LwaApp:
             return answer
         if isinstance(result, Answer):
             return result
-        return Answer(200, errors.compact_json(result), self.headers(), result)
-
-    def headers(self) -> list[tuple[str, str]]:
-        """The headers of an answer: Amazon's fixed ones, its request id (``X-Amz-Rid``) and date."""
-        rid = unique.unique_bytes(10).hex().upper()
-        return [*JSON_HEADERS, ("X-Amz-Rid", rid), ("X-Amz-Date", self._http_date())]
-
-    def _http_date(self) -> str:
-        """The server clock's time as an HTTP date, made once per second of it."""
-        second = int(self.authority.clock.now())
-        if self._date[0] != second:
-            self._date = (second, formatdate(second, usegmt=True))
-        return self._date[1]
+        return Answer(200, errors.compact_json(result), answer_headers(self.authority.clock), result)
 
     def _error_answer(self, error: LwaError, request_id: str) -> Answer:
         body = error.body(self.authority.settings.body_style, request_id)
-        return Answer(error.status, body, [*self.headers(), ("X-Amzn-Errortype", error.error_type)])
+        headers = answer_headers(self.authority.clock)
+        headers.append(("X-Amzn-Errortype", error.error_type))
+        return Answer(error.status, body, headers)
 
     def _fault_answer(self, fault: Fault, request_id: str) -> Answer:
         if fault.error is not None:
@@ -254,33 +237,5 @@ class LwaApp:
         return token
 
     def params(self, request: LwaRequest, lenient: bool = False) -> dict[str, str]:
-        """The request's parameters: the body's on the POST routes that take one (and a page's form),
-        else the query's.
-
-        Parsed once per request; raises the error a bad body or query gets (``lenient``: returns ``{}``).
-        """
-        if request.parsed is None:
-            try:
-                if request.method == "POST" and request.path.lower() in BODY_ROUTES:
-                    request.parsed = self._parse_body(request)
-                elif request.method == "POST" and request.mimetype == FORM:  # a page's form
-                    request.parsed = form_params(read_body(request), unparseable=errors.MALFORMED_REQUEST)
-                else:
-                    request.parsed = form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
-            except LwaError as error:
-                request.parsed = error
-        if isinstance(request.parsed, LwaError):
-            if lenient:
-                return {}
-            raise request.parsed
-        return request.parsed
-
-    def _parse_body(self, request: LwaRequest) -> dict[str, str]:
-        mimetype = request.mimetype  # lower-cased, parameters such as charset removed
-        if mimetype == FORM:
-            return form_params(read_body(request), unparseable=errors.UNSUPPORTED_GRANT_TYPE)
-        if mimetype == JSON and self.authority.settings.json_body:
-            return json_params(read_body(request))
-        takes = FORM + (" or " + JSON if self.authority.settings.json_body else " (json_body is off)")
-        sent = f"Content-Type {request.content_type!r} is not" if request.content_type else "no Content-Type; send"
-        raise errors.UNSUPPORTED_CONTENT_TYPE(reason=f"{sent} {takes}")
+        """The request's parameters (see :func:`pytest_lwa.wire.params`)."""
+        return params(request, json_body=self.authority.settings.json_body, lenient=lenient)

@@ -1,26 +1,33 @@
 """The authorization server's state, with no HTTP in sight.
 
-:class:`Authority` holds clients, users, the live authorization codes and device code pairs, revocations, the
-clock and the token minter. The rules of each grant and flow live in :mod:`pytest_lwa.grants`, one module
-each, registered in one table; every answer is a success body or the exact :class:`~pytest_lwa.errors.LwaError`.
+:class:`Authority` holds clients, users, the settings, the clock and the token minter, and one store of
+:mod:`pytest_lwa.stores` for each other kind of state (authorization codes, device code pairs, revocations,
+Seller Central's). The rules of each grant and flow live in :mod:`pytest_lwa.grants`, one module each,
+registered in one table, and see the authority only as a :class:`~pytest_lwa.port.Port`; every answer is a
+success body or the exact :class:`~pytest_lwa.errors.LwaError`.
+
+Lock order: the authority's own lock first, then at most one store's (see :mod:`pytest_lwa.stores`).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from .clock import ManualClock
-from .grants import GRANT_TYPES, authorization_code, device_code, selling_partner, token_endpoint
-from .grants.selling_partner import SellingPartnerMethods
+from .grants import authorization_code, authorize_endpoint, device_code, selling_partner, token_endpoint
+from .grants.selling_partner import APPLICATION_ID_PREFIX, SellingPartner, SellingPartnerApp, Step
 from .grants.token_endpoint import BasicCredentials
 from .model import (
     CLIENT_CREDENTIALS_SCOPES,
     CLIENT_ID_PREFIX,
     CLIENT_SECRET_PREFIX,
+    GRANT_TYPES,
     USER_ID_PREFIX,
     USER_SCOPES,
     Client,
@@ -29,12 +36,12 @@ from .model import (
     TokenRejected,
     User,
     credential,
-    digest,
     pkce_challenge,
     random_letters,
     words,
 )
-from .tokens import REFRESH_TOKEN, USER_TOKEN, TokenClaims, TokenMinter
+from .stores import Codes, Pairs, Revocations, SellerCentral
+from .tokens import REFRESH_TOKEN, TokenClaims, TokenMinter
 
 __all__ = [
     "CLIENT_CREDENTIALS_SCOPES",
@@ -49,39 +56,45 @@ __all__ = [
 ]
 
 
-class Authority(SellingPartnerMethods):
-    """An in-memory Login With Amazon authorization server (Selling Partner methods: :class:`SellingPartnerMethods`)."""
+class Authority:
+    """An in-memory Login With Amazon authorization server."""
 
     def __init__(self, settings: Settings | None = None, *, tick: bool = False) -> None:
         self._defaults = settings if settings is not None else Settings()
         self._tick = tick
-        self.lock = threading.RLock()
+        #: guards the clients, users, settings, named refresh tokens, consent and the things made on first
+        #: use; taken before a store's lock, never after (see pytest_lwa.stores)
+        self._lock = threading.RLock()
         self.reset()
 
     # --- state --------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget every client, user, code and token; restore the default settings; start a new clock."""
-        with self.lock:
+        with self._lock:
             self.settings = self._defaults
             self.clock = ManualClock(tick=self._tick)
             self._clients: dict[str, Client] = {}
             self._users: dict[str, User] = {}
-            self.codes = authorization_code.Codes()
-            self.pairs = device_code.Pairs()
-            self.revoked: set[bytes] = set()
+            #: the live authorization codes (and ``spapi_oauth_code``\ s)
+            self.codes = Codes()
+            #: the live device code pairs
+            self.pairs = Pairs()
+            #: the revoked tokens
+            self.revocations = Revocations()
+            #: the SP-API applications, selling partners, the seller consent and the workflows in progress
+            self.seller_central = SellerCentral()
             self._named: dict[str, TokenClaims] = {}  # refresh tokens whose text a configuration chose
             # made on first use: a reset that nothing follows (the one after each test) costs next to nothing
             self._minter: TokenMinter | None = None
             self._token_key = secrets.token_bytes()  # drawn here, outside any answer (see pytest_lwa.unique)
             self._default_user: User | None = None
             self._consent: tuple[User, bool] | None = None
-            self._selling_partners: selling_partner.SellingPartners | None = None
 
     @property
     def minter(self) -> TokenMinter:
         """Mints and reads this server's tokens; a new key after each reset."""
-        with self.lock:
+        with self._lock:
             if self._minter is None:
                 self._minter = TokenMinter(self._token_key)
             return self._minter
@@ -89,7 +102,7 @@ class Authority(SellingPartnerMethods):
     @property
     def default_user(self) -> User:
         """The user who consents at ``/ap/oa`` unless :meth:`set_consent` names another; always registered."""
-        with self.lock:
+        with self._lock:
             if self._default_user is None:
                 self._default_user = self._new_user(None, "Test Customer", "customer@example.com", "98109")
             return self._default_user
@@ -97,15 +110,8 @@ class Authority(SellingPartnerMethods):
     @property
     def consent(self) -> tuple[User, bool]:
         """Who answers ``/ap/oa``'s consent, and whether they agree (:meth:`set_consent`)."""
-        return self._consent if self._consent is not None else (self.default_user, True)
-
-    @property
-    def selling_partners(self) -> selling_partner.SellingPartners:
-        """The SP-API applications, selling partners and workflows in progress."""
-        with self.lock:
-            if self._selling_partners is None:
-                self._selling_partners = selling_partner.SellingPartners()
-            return self._selling_partners
+        with self._lock:
+            return self._consent if self._consent is not None else (self.default_user, True)
 
     def configure(self, /, **changes: Any) -> Settings:
         """Change settings (see :class:`Settings`) until the next reset."""
@@ -115,8 +121,9 @@ class Authority(SellingPartnerMethods):
         if unknown:
             known = ", ".join(Settings.__dataclass_fields__)
             raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; settings are: {known}")
-        self.settings = replace(self.settings, **changes)
-        return self.settings
+        with self._lock:
+            self.settings = replace(self.settings, **changes)
+            return self.settings
 
     # --- clients --------------------------------------------------------------------------------
 
@@ -146,7 +153,7 @@ class Authority(SellingPartnerMethods):
             grants=grant_list,
             redirect_uris=words(redirect_uris, "redirect_uris"),
         )
-        with self.lock:
+        with self._lock:
             if client.client_id in self._clients:
                 raise ValueError(
                     f"a client with client_id {client.client_id!r} is already registered;"
@@ -157,22 +164,23 @@ class Authority(SellingPartnerMethods):
 
     def remove_client(self, client: Client | str) -> None:
         """Unregister a client; its requests then fail with ``invalid_client``."""
-        with self.lock:
+        with self._lock:
             del self._clients[self._client(client).client_id]
 
     @property
     def clients(self) -> list[Client]:
         """The registered clients, in registration order."""
-        with self.lock:
+        with self._lock:
             return list(self._clients.values())
 
     def find_client(self, client_id: str) -> Client | None:
         """The registered client with ``client_id``, if any."""
-        return self._clients.get(client_id)
+        with self._lock:
+            return self._clients.get(client_id)
 
     def _client(self, client: Client | str) -> Client:
         client_id = client.client_id if isinstance(client, Client) else client
-        found = self._clients.get(client_id)
+        found = self.find_client(client_id)
         if found is None:
             raise NotRegistered(f"no client with client_id {client_id!r} is registered", "add_client() registers one")
         return found
@@ -182,7 +190,7 @@ class Authority(SellingPartnerMethods):
 
         Returns the updated client (its ``client_secret`` is the new one).
         """
-        with self.lock:
+        with self._lock:
             current = self._client(client)
             secret = credential(new_secret, "new_secret") or CLIENT_SECRET_PREFIX + secrets.token_hex(32)
             if secret == current.client_secret or secret in current.previous_secrets:
@@ -195,7 +203,7 @@ class Authority(SellingPartnerMethods):
 
     def retire_secret(self, client: Client | str, secret: str | None = None) -> Client:
         """Stop accepting a previous secret (all previous ones when ``secret`` is omitted)."""
-        with self.lock:
+        with self._lock:
             current = self._client(client)
             if secret is not None and secret not in current.previous_secrets:
                 hint = " (it is the current secret)" if secret == current.client_secret else ""
@@ -217,13 +225,13 @@ class Authority(SellingPartnerMethods):
         postal_code: str = "98109",
     ) -> User:
         """Register an Amazon customer; ``user_id`` defaults to a new ``amzn1.account.…`` id."""
-        with self.lock:
+        with self._lock:
             self.default_user  # noqa: B018 (the default user stays the first registered)
             return self._new_user(user_id, name, email, postal_code)
 
     def _new_user(self, user_id: str | None, name: str, email: str, postal_code: str) -> User:
         user = User(credential(user_id, "user_id") or USER_ID_PREFIX + random_letters(28), name, email, postal_code)
-        with self.lock:
+        with self._lock:
             if user.user_id in self._users:
                 raise ValueError(f"a user with user_id {user.user_id!r} is already registered")
             self._users[user.user_id] = user
@@ -232,19 +240,20 @@ class Authority(SellingPartnerMethods):
     @property
     def users(self) -> list[User]:
         """The registered users; the first is :attr:`default_user`."""
-        with self.lock:
+        with self._lock:
             self.default_user  # noqa: B018 (made on first use)
             return list(self._users.values())
 
     def find_user(self, user_id: str) -> User | None:
         """The registered user with ``user_id``, if any."""
-        return self._users.get(user_id)
+        with self._lock:
+            return self._users.get(user_id)
 
     def _user(self, user: User | str | None) -> User:
         if user is None:
             return self.default_user
         user_id = user.user_id if isinstance(user, User) else user
-        found = self._users.get(user_id)
+        found = self.find_user(user_id)
         if found is None:
             raise NotRegistered(f"no user with user_id {user_id!r} is registered", "add_user() registers one")
         return found
@@ -254,7 +263,9 @@ class Authority(SellingPartnerMethods):
 
         ``set_consent(granted=False)`` makes the user deny: the redirect carries ``error=access_denied``.
         """
-        self._consent = (self._user(user), granted)
+        chosen = (self._user(user), granted)
+        with self._lock:
+            self._consent = chosen
 
     # --- refresh tokens and revocation --------------------------------------------------------
 
@@ -285,7 +296,7 @@ class Authority(SellingPartnerMethods):
             raise ValueError(
                 f"a chosen refresh token must start with {REFRESH_TOKEN!r} and have no spaces, got {token!r}"
             )
-        with self.lock:
+        with self._lock:
             if token in self._named or self.minter.read(token) is not None:
                 raise ValueError(f"the refresh token {token!r} already exists")
             self._named[token] = claims
@@ -297,17 +308,22 @@ class Authority(SellingPartnerMethods):
 
     def revoke(self, token: str) -> None:
         """Make a refresh or access token stop working (access tokens issued earlier keep their expiry)."""
-        if token not in self._named and self.minter.read(token) is None:
+        if self._issued(token) is None:
             raise ValueError("that is not a token this server issued (or it was issued before the last reset)")
-        with self.lock:
-            self.revoked.add(digest(token))
+        self.revocations.revoke(token)
 
     def claims(self, token: str) -> TokenClaims | None:
         """The claims of an unrevoked token this server issued."""
-        claims = self._named.get(token) or self.minter.read(token)
-        if claims is None or digest(token) in self.revoked:
+        claims = self._issued(token)
+        if claims is None or self.revocations.revoked(token):
             return None
         return claims
+
+    def _issued(self, token: str) -> TokenClaims | None:
+        """The claims of a token this server issued, revoked or not."""
+        with self._lock:
+            named = self._named.get(token)
+        return named or self.minter.read(token)
 
     # --- authorization codes and device code pairs (rules in pytest_lwa.grants) -----------------
 
@@ -336,9 +352,9 @@ class Authority(SellingPartnerMethods):
 
     def authorize(
         self, params: Mapping[str, str], consent: tuple[User, bool] | None = None
-    ) -> authorization_code.Authorization:
-        """Answer ``GET /ap/oa``: see :func:`pytest_lwa.grants.authorization_code.authorize`."""
-        return authorization_code.authorize(self, params, consent)
+    ) -> authorize_endpoint.Authorization:
+        """Answer ``GET /ap/oa``: see :func:`pytest_lwa.grants.authorize_endpoint.answer`."""
+        return authorize_endpoint.answer(self, params, consent)
 
     def create_code_pair(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Answer ``POST /auth/o2/create/codepair``."""
@@ -346,11 +362,11 @@ class Authority(SellingPartnerMethods):
 
     def approve_device(self, user_code: str, user: User | str | None = None) -> None:
         """The user enters ``user_code`` and consents: the next poll gets tokens."""
-        self.pairs.decide(user_code, "approved", self._user(user), self.clock.now())
+        self.pairs.approve(user_code, self._user(user).user_id, self.clock.now())
 
     def deny_device(self, user_code: str) -> None:
         """The user enters ``user_code`` and refuses: the next poll gets ``access_denied``."""
-        self.pairs.decide(user_code, "denied", None, self.clock.now())
+        self.pairs.deny(user_code, self.clock.now())
 
     # --- the token endpoint -------------------------------------------------------------------
 
@@ -363,16 +379,6 @@ class Authority(SellingPartnerMethods):
         now = self.clock.now()
         expires_in = self.settings.expires_in
         return self.minter.mint(TokenClaims(prefix, client_id, scope, now, now + expires_in, user_id)), expires_in
-
-    def user_tokens(self, client_id: str, scope: str, user_id: str, refresh_token: str) -> dict[str, Any]:
-        """The success body of a grant that acts for a user."""
-        access, expires_in = self.access_token(USER_TOKEN, client_id, scope, user_id)
-        return {
-            "access_token": access,
-            "refresh_token": refresh_token,
-            "token_type": "bearer",
-            "expires_in": expires_in,
-        }
 
     # --- token checks for the API side --------------------------------------------------------
 
@@ -388,7 +394,7 @@ class Authority(SellingPartnerMethods):
         claims = self.minter.read(token)
         if claims is None or claims.prefix == REFRESH_TOKEN or claims.expires_at is None:
             raise TokenRejected("invalid", "not an access token this server issued (or issued before a reset)")
-        if digest(token) in self.revoked:
+        if self.revocations.revoked(token):
             raise TokenRejected("revoked", "the access token was revoked")
         now = self.clock.now()
         if claims.expires_at <= now:
@@ -399,3 +405,102 @@ class Authority(SellingPartnerMethods):
                 "insufficient_scope", f"the access token lacks scope(s) {' '.join(missing)}; it has {claims.scope!r}"
             )
         return claims
+
+    # --- Selling Partner API --------------------------------------------------------------------
+
+    def add_sp_application(
+        self,
+        client: Client | str | None = None,
+        *,
+        login_uri: str,
+        redirect_uris: Iterable[str],
+        application_id: str | None = None,
+        name: str = "Test SP-API Application",
+        published: bool = False,
+        vendor: bool = False,
+    ) -> SellingPartnerApp:
+        """Register an SP-API application: ``application_id`` defaults to a new ``amzn1.sp.solution.…`` id,
+        ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
+        only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
+        uris = words(redirect_uris, "redirect_uris")
+        if self.seller_central.find_app(application_id) is not None:  # before a client is made for it
+            raise ValueError(f"an application with id {application_id!r} is already registered")
+        for uri in (login_uri, *uris):
+            parts = urlsplit(uri) if isinstance(uri, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"log-in and redirect URIs must be absolute http(s) URLs, got {uri!r}")
+        app = SellingPartnerApp(
+            credential(application_id, "application_id") or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
+            self._client(client).client_id if client is not None else self.add_client().client_id,
+            name,
+            login_uri,
+            uris,
+            bool(published),
+            bool(vendor),
+        )
+        return self.seller_central.add_app(app)
+
+    @property
+    def sp_applications(self) -> list[SellingPartnerApp]:
+        """The registered SP-API applications, in registration order."""
+        return self.seller_central.apps()
+
+    def add_selling_partner(
+        self, selling_partner_id: str | None = None, *, name: str = "Test Seller"
+    ) -> SellingPartner:
+        """Register a seller or vendor account; ``selling_partner_id`` defaults to a new ``A…`` id."""
+        return self.seller_central.add_partner(selling_partner_id, name)
+
+    @property
+    def selling_partners(self) -> list[SellingPartner]:
+        """The registered selling partners; the first is :attr:`default_selling_partner`."""
+        return self.seller_central.partners()
+
+    def find_selling_partner(self, selling_partner_id: str) -> SellingPartner | None:
+        """The registered selling partner with ``selling_partner_id``, if any."""
+        return self.seller_central.find_partner(selling_partner_id)
+
+    @property
+    def default_selling_partner(self) -> SellingPartner:
+        """The selling partner who signs in to Seller Central unless :meth:`set_seller_consent` names another."""
+        return self.seller_central.default
+
+    @property
+    def seller_consent(self) -> tuple[SellingPartner, bool]:
+        """Who signs in to Seller Central's consent, and whether they authorize (:meth:`set_seller_consent`)."""
+        return self.seller_central.consent
+
+    def set_seller_consent(self, partner: SellingPartner | str | None = None, *, granted: bool = True) -> None:
+        """Who signs in to Seller Central's consent from now on, and whether they authorize the app.
+
+        ``set_seller_consent(granted=False)``: the selling partner cancels, and the workflow ends on Seller
+        Central's page, without a redirect (as Amazon documents the Cancel button)."""
+        self.seller_central.set_consent(partner, granted)
+
+    def issue_spapi_code(
+        self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
+    ) -> str:
+        """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
+        application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
+        app = self.seller_central.find_app(application_id)
+        if app is None:
+            hint = "add_sp_application() registers one"
+            raise NotRegistered(f"no SP-API application {application_id!r} is registered", hint)
+        partner_id = self.seller_central.partner(partner).selling_partner_id
+        return authorization_code.issue(self, app.client_id, "", partner_id)
+
+    def seller_authorize(
+        self, params: Mapping[str, str], base_url: str, decision: tuple[SellingPartner, bool] | None = None
+    ) -> Step:
+        """Answer ``/apps/authorize/consent``: see :func:`pytest_lwa.grants.selling_partner.consent`."""
+        return selling_partner.consent(self, params, base_url, decision)
+
+    def seller_callback(
+        self, application_id: str, params: Mapping[str, str], decision: tuple[SellingPartner, bool] | None = None
+    ) -> Step:
+        """Answer the Amazon callback URI: see :func:`pytest_lwa.grants.selling_partner.callback`."""
+        return selling_partner.callback(self, application_id, params, decision)
+
+    def seller_appstore(self, application_id: str, base_url: str, decision: SellingPartner | None = None) -> Step:
+        """Answer the Appstore's "Authorize now": see :func:`pytest_lwa.grants.selling_partner.appstore`."""
+        return selling_partner.appstore(self, application_id, base_url, decision)

@@ -383,7 +383,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             admin = f"{server.url}/_lwa/ (send 'Authorization: Bearer <the --admin-token>'; GET it for the endpoints)"
         else:
             admin = f"{server.url}/_lwa/ (GET it for the endpoints)"
-        sp_applications = list(server.authority.selling_partners.apps.values())
+        sp_applications = server.authority.sp_applications
         _banner(sys.stdout, server.url, clients, issued, bundle, admin, args.proxy, sp_applications)
         if args.amazon_hosts:
             mapped = f"{args.host} (port {server.port})"
@@ -403,9 +403,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 ],
                 "refresh_tokens": issued,
                 "sp_applications": [dataclasses.asdict(app) for app in sp_applications],
-                "selling_partners": [
-                    dataclasses.asdict(p) for p in server.authority.selling_partners.partners.values()
-                ],
+                "selling_partners": [dataclasses.asdict(p) for p in server.authority.selling_partners],
             }
             try:
                 _write_ready_file(args.ready_file, ready)

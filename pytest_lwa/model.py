@@ -51,11 +51,9 @@ APP_ID_PREFIX: Final = "amzn1.application."
 USER_ID_PREFIX: Final = "amzn1.account."
 
 
-def all_grants() -> tuple[str, ...]:
-    """Every grant type the server knows, in the order of :data:`pytest_lwa.grants.GRANTS`."""
-    from .grants import GRANT_TYPES
-
-    return GRANT_TYPES
+#: Every grant type the token endpoint knows, in the order its errors list them (each served by the grant of
+#: that name in :data:`pytest_lwa.grants.GRANTS`).
+GRANT_TYPES: Final[tuple[str, ...]] = ("client_credentials", "refresh_token", "authorization_code", "device_code")
 
 
 # Runs only while the module is imported, before mutation testing can switch a mutant on (as errors._kind).
@@ -170,7 +168,7 @@ class Client:
     client_id: str
     client_secret: str = field(repr=False)
     scopes: tuple[str, ...] = CLIENT_CREDENTIALS_SCOPES
-    grants: tuple[str, ...] = field(default_factory=all_grants)
+    grants: tuple[str, ...] = GRANT_TYPES
     redirect_uris: tuple[str, ...] = ()
     previous_secrets: tuple[str, ...] = field(default=(), repr=False)
     #: secrets retired with ``retire_secret`` (kept only to say so when one is sent)

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Final
 
 from . import errors, pages
 from .errors import LwaError
-from .grants import selling_partner
 from .grants.selling_partner import SellerCentralError, SellingPartner, Step
 from .model import User
-from .wire import HTML_HEADERS, Answer, LwaRequest
+from .wire import HTML_HEADERS, Answer, LwaRequest, answer_headers, params
 
 if TYPE_CHECKING:
-    from .app import LwaApp
+    from .authority import Authority
 
 StepRunner = Callable[[dict[str, str], "tuple[SellingPartner, bool] | None"], Step]
 #: where ``/ap/oa``'s consent page posts the decision
@@ -42,21 +41,26 @@ def _html(status: int, body: bytes, reason: str | None = None) -> Answer:
 
 
 class Pages:
-    """The browser routes of one :class:`~pytest_lwa.app.LwaApp`."""
+    """The browser routes of one :class:`~pytest_lwa.authority.Authority` (served by
+    :class:`~pytest_lwa.app.LwaApp`)."""
 
-    def __init__(self, app: LwaApp) -> None:
-        self.app = app
-        self.authority = app.authority
+    def __init__(self, authority: Authority) -> None:
+        self.authority = authority
+
+    def _params(self, request: LwaRequest) -> dict[str, str]:
+        return params(request, json_body=self.authority.settings.json_body)
 
     def _redirect(self, location: str, reason: str | None = None) -> Answer:
-        answer = Answer(302, b"", [*self.app.headers(), ("Location", location)], None)
+        headers = answer_headers(self.authority.clock)
+        headers.append(("Location", location))
+        answer = Answer(302, b"", headers, None)
         answer.reason = reason
         return answer
 
     def _form(self, request: LwaRequest) -> tuple[dict[str, str], str, bool]:
         """The request's own parameters, and what its consent page's form said: the account (typed, else
         chosen; empty for the default one) and whether Allow was pressed."""
-        params = self.app.params(request)
+        params = self._params(request)
         account = params.get("lwa_typed_account", "").strip() or params.get("lwa_account", "")
         own = {k: v for k, v in params.items() if k not in _FIELDS}
         return own, account, params.get("lwa_decision") == "allow"
@@ -65,7 +69,7 @@ class Pages:
 
     def authorize(self, request: LwaRequest) -> Answer:
         """``GET /ap/oa``: a redirect, Amazon's error page (R20, R21), or the consent page."""
-        return self._authorize(request, self.app.params(request), None)
+        return self._authorize(request, self._params(request), None)
 
     def decide(self, request: LwaRequest) -> Answer:
         """``POST /ap/oa/consent``: the consent page's Allow or Cancel."""
@@ -106,11 +110,10 @@ class Pages:
     # --- Seller Central ---------------------------------------------------------------------------
 
     def _partner(self, partner_id: str) -> SellingPartner:
-        store = self.authority.selling_partners
         if not partner_id:
-            return store.consent[0]
-        found = store.partners.get(partner_id)
-        return found if found is not None else store.add_partner(partner_id)  # a typed id signs up
+            return self.authority.seller_consent[0]
+        found = self.authority.find_selling_partner(partner_id)
+        return found if found is not None else self.authority.add_selling_partner(partner_id)  # a typed id signs up
 
     def _seller_step(self, request: LwaRequest, run: StepRunner) -> Answer:
         """A Seller Central route: a GET starts its step, a POST is its page's form answering it."""
@@ -137,7 +140,7 @@ class Pages:
     def _seller_page(self, request: LwaRequest, step: Step) -> bytes:
         """The consent page (a step that carries its request on), or the Appstore's sign-in (one that does not)."""
         assert step.app is not None
-        partners = self.authority.selling_partners.partners.values()
+        partners = self.authority.selling_partners
         central = "Vendor Central" if step.app.vendor else "Seller Central"
         consenting = bool(step.carry)
         return pages.consent(
@@ -157,14 +160,14 @@ class Pages:
         base = request.host_url.rstrip("/")
         return self._seller_step(
             request,
-            lambda params, decision: selling_partner.consent(self.authority, params, base, decision),
+            lambda params, decision: self.authority.seller_authorize(params, base, decision),
         )
 
     def seller_callback(self, request: LwaRequest, application_id: str) -> Answer:
         """``/apps/authorize/confirm/<application_id>``: the Amazon callback URI."""
         return self._seller_step(
             request,
-            lambda params, decision: selling_partner.callback(self.authority, application_id, params, decision),
+            lambda params, decision: self.authority.seller_callback(application_id, params, decision),
         )
 
     def appstore(self, request: LwaRequest, application_id: str) -> Answer:
@@ -172,7 +175,7 @@ class Pages:
         base = request.host_url.rstrip("/")
         return self._seller_step(
             request,
-            lambda params, decision: selling_partner.appstore(
-                self.authority, application_id, base, decision[0] if decision else None
+            lambda params, decision: self.authority.seller_appstore(
+                application_id, base, decision[0] if decision else None
             ),
         )

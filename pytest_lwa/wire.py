@@ -9,6 +9,7 @@ import contextlib
 import functools
 import json
 import socket
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qsl, unquote
@@ -16,12 +17,14 @@ from urllib.parse import parse_qsl, unquote
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from . import errors
+from . import errors, unique
 from .errors import LwaError
 from .recording import parse_answer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+
+    from .clock import Clock
 
 #: Token request bodies larger than this are answered 413 (real ones are well under 2 KiB).
 MAX_BODY_BYTES: Final = 64 * 1024
@@ -43,6 +46,21 @@ JSON_HEADERS: Final = (
 
 #: the headers of an HTML page (the JSON answers' caching headers, with an HTML Content-Type)
 HTML_HEADERS: Final = (("Content-Type", "text/html;charset=UTF-8"), *JSON_HEADERS[1:])
+#: routes whose parameters come in the body
+BODY_ROUTES: Final = frozenset({"/auth/o2/token", "/auth/o2/create/codepair"})
+
+
+def answer_headers(clock: Clock) -> list[tuple[str, str]]:
+    """The headers of an API answer or a redirect: Amazon's fixed ones, a request id (``X-Amz-Rid``) and the
+    server clock's time (``X-Amz-Date``)."""
+    rid = unique.unique_bytes(10).hex().upper()
+    return [*JSON_HEADERS, ("X-Amz-Rid", rid), ("X-Amz-Date", http_date(int(clock.now())))]
+
+
+@functools.lru_cache(maxsize=4)
+def http_date(second: int) -> str:
+    """An epoch second as an HTTP date, made once per second."""
+    return formatdate(second, usegmt=True)
 
 
 class Answer:
@@ -173,3 +191,37 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | Literal[Fa
     if not colon:
         return False
     return unquote(client_id), unquote(secret)
+
+
+def params(request: LwaRequest, *, json_body: bool, lenient: bool = False) -> dict[str, str]:
+    """The request's parameters: the body's on the POST routes that take one (JSON too, with ``json_body``),
+    a page's form, else the query's.
+
+    Parsed once per request; raises the error a bad body or query gets (``lenient``: returns ``{}``).
+    """
+    if request.parsed is None:
+        try:
+            if request.method == "POST" and request.path.lower() in BODY_ROUTES:
+                request.parsed = _body_params(request, json_body)
+            elif request.method == "POST" and request.mimetype == FORM:  # a page's form
+                request.parsed = form_params(read_body(request), unparseable=errors.MALFORMED_REQUEST)
+            else:
+                request.parsed = form_params(request.query_string, unparseable=errors.MALFORMED_REQUEST)
+        except LwaError as error:
+            request.parsed = error
+    if isinstance(request.parsed, LwaError):
+        if lenient:
+            return {}
+        raise request.parsed
+    return request.parsed
+
+
+def _body_params(request: LwaRequest, json_body: bool) -> dict[str, str]:
+    mimetype = request.mimetype  # lower-cased, parameters such as charset removed
+    if mimetype == FORM:
+        return form_params(read_body(request), unparseable=errors.UNSUPPORTED_GRANT_TYPE)
+    if mimetype == JSON and json_body:
+        return json_params(read_body(request))
+    takes = FORM + (" or " + JSON if json_body else " (json_body is off)")
+    sent = f"Content-Type {request.content_type!r} is not" if request.content_type else "no Content-Type; send"
+    raise errors.UNSUPPORTED_CONTENT_TYPE(reason=f"{sent} {takes}")

@@ -1,21 +1,33 @@
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
+import shutil
 import socket
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from helpers import token_request as send_token_request
 
 from pytest_lwa import Client, LwaServer
 
 pytest_plugins = ["pytester"]
 
-_STARTED = time.time()
+# The run's own temporary directory: what the package makes there (TLS folders, ready files…) during the run, in
+# this process, its xdist workers and the servers it starts, and nothing another process makes. pytest's own
+# temporary folders stay where they were.
+if "LWA_SUITE_TEMP" not in os.environ:
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    os.environ["LWA_SUITE_TEMP"] = tempfile.mkdtemp(prefix="lwa-suite-")
+    os.environ["TMPDIR"] = os.environ["LWA_SUITE_TEMP"]
+    tempfile.tempdir = None  # read TMPDIR again
+_RUN_TEMP = Path(os.environ["LWA_SUITE_TEMP"])
+
 _getaddrinfo = socket.getaddrinfo
 
 
@@ -37,13 +49,13 @@ socket.getaddrinfo = _loopback_names_only
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The suite leaves nothing of pytest-lwa's in the temporary directory (TLS folders, ready files…).
 
-    Checked once, when the whole run ends (by the xdist controller, after every worker has stopped).
+    Checked once, when the whole run ends (by the xdist controller, after every worker has stopped), in the run's
+    own temporary directory, which then goes.
     """
     if hasattr(session.config, "workerinput"):
         return
-    left = sorted(
-        str(path) for path in Path(tempfile.gettempdir()).glob("pytest-lwa*") if path.stat().st_mtime >= _STARTED - 1
-    )
+    left = sorted(path.name for path in _RUN_TEMP.glob("pytest-lwa*"))
+    shutil.rmtree(_RUN_TEMP, ignore_errors=True)
     if left:
         print(f"\nthe test run left {len(left)} pytest-lwa entries in the temporary directory: {', '.join(left)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -61,16 +73,6 @@ def client(lwa_server: LwaServer) -> Client:
 
 @pytest.fixture
 def token_request(lwa_server: LwaServer, client: Client) -> Callable[..., requests.Response]:
-    """POST a client-credentials request; keyword arguments override or (as None) drop form fields."""
-
-    def post(**fields: Any) -> requests.Response:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "scope": APPSTORE,
-        }
-        form.update(fields)
-        return requests.post(lwa_server.token_url, data={k: v for k, v in form.items() if v is not None}, timeout=5)
-
-    return post
+    """POST a client-credentials request of ``client`` (:func:`helpers.token_request`); keyword arguments
+    override or (as None) drop form fields."""
+    return functools.partial(send_token_request, lwa_server, client)

@@ -1,5 +1,5 @@
-"""What several test modules share: the exact error bodies, a wait for a server process's ready file, and the
-examples' modules."""
+"""What several test modules share: the exact error bodies, one way to send a token request, a wait for a server
+process's ready file, and the examples' modules."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+if TYPE_CHECKING:
+    from pytest_lwa import Client, LwaServer
+
+APPSTORE = "appstore::apps:readwrite"
 
 INVALID_CLIENT = b'{"error_description":"Client authentication failed","error":"invalid_client"}'
 INVALID_SCOPE = b'{"error_description":"The request has an invalid parameter : scope","error":"invalid_scope"}'
@@ -31,6 +39,32 @@ def missing(name: str) -> bytes:
         + name.encode()
         + b'","error":"invalid_request"}'
     )
+
+
+def token_request(
+    server: LwaServer | str,
+    client: Client | None = None,
+    grant_type: str | None = "client_credentials",
+    /,
+    *,
+    session: requests.Session | None = None,
+    headers: Mapping[str, str] | None = None,
+    verify: str | bool = True,
+    **fields: str | None,
+) -> requests.Response:
+    """POST a form to the token endpoint of ``server`` (a server, or a base URL): ``grant_type`` (``None``: none),
+    ``scope=appstore::apps:readwrite`` for client credentials, the ``client``'s id and secret, then ``fields``,
+    which override those; a field given as ``None`` is left out."""
+    form: dict[str, str | None] = {"grant_type": grant_type}
+    if grant_type == "client_credentials":
+        form["scope"] = APPSTORE
+    if client is not None:
+        form["client_id"], form["client_secret"] = client.client_id, client.client_secret
+    form.update(fields)
+    url = server + "/auth/o2/token" if isinstance(server, str) else server.token_url
+    data = {name: value for name, value in form.items() if value is not None}
+    send = session.post if session is not None else requests.post
+    return send(url, data=data, headers=dict(headers or {}), verify=verify, timeout=5)
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, limit: float = 15.0) -> dict[str, Any]:

@@ -9,13 +9,12 @@ is skipped, saying so.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 import pytest
-import requests
-from helpers import example
+from helpers import example, token_request
 
 from pytest_lwa import LwaServer
 
@@ -23,14 +22,10 @@ pytest.importorskip(
     "flask", reason="the browser tests drive the Flask app of examples/sp_website.py: pip install flask"
 )
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install selenium")
-from selenium.common.exceptions import (  # noqa: E402
-    NoSuchElementException,
-    StaleElementReferenceException,
-    TimeoutException,
-)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -48,6 +43,10 @@ FLAGS = (
     "--disable-sync",
 )
 
+#: how long a page may take to come, at most: only a guard against a browser that hangs (the tests wait for
+#: the page itself, however long a loaded machine takes to show it)
+HANG: Final = 300
+
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
     reason="needs Chromium and ChromeDriver on PATH (Debian: apt-get install chromium chromium-driver;"
@@ -63,7 +62,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(HANG)
     try:
         yield driver
     finally:
@@ -98,25 +97,28 @@ def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple
         yield url, amazon
 
 
-def heading(driver: Any, expected: str) -> str:
-    """The page's heading, once the page that starts with ``expected`` has loaded (a click navigates while
-    the old page is still there; waiting for the old heading to go is the way to wait for the new one)."""
+def navigate(driver: Any, act: Callable[[], object]) -> None:
+    """Do what leaves the page (a click, a key), then wait until the browser shows the page it leads to:
+    the old page gone, the new one loaded."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    act()
+    wait = WebDriverWait(driver, HANG)
+    wait.until(staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
-    def loaded(d: Any) -> str | None:
-        try:
-            text = str(d.find_element(By.TAG_NAME, "h1").text)
-        except (NoSuchElementException, StaleElementReferenceException):
-            return None
-        return text if text.startswith(expected) else None
 
-    try:
-        return str(WebDriverWait(driver, 15).until(loaded))
-    except TimeoutException:
-        return str(driver.find_element(By.TAG_NAME, "h1").text)  # the page it stopped on, for the assertion
+def click(driver: Any, css: str) -> None:
+    """Click the control ``css`` selects and wait for the page it leads to."""
+    navigate(driver, driver.find_element(By.CSS_SELECTOR, css).click)
+
+
+def heading(driver: Any) -> str:
+    """The heading of the page the browser shows."""
+    return str(driver.find_element(By.TAG_NAME, "h1").text)
 
 
 def on_page(driver: Any, expected: str) -> None:
-    assert heading(driver, expected) == expected
+    assert heading(driver) == expected
 
 
 def assert_labelled(driver: Any) -> None:
@@ -129,20 +131,17 @@ def test_website_workflow(browser: Any, lwa_server: LwaServer, website: tuple[st
     url, amazon = website
     lwa_server.add_selling_partner("A2CHROMESELLER", name="Chrome Seller")
     browser.get(url + "/")
-    browser.find_element(By.ID, "authorize").click()
+    click(browser, "#authorize")
     on_page(browser, "Authorize Example seller tool")  # the mock's Seller Central consent page
     assert_labelled(browser)
     Select(browser.find_element(By.ID, "lwa-account")).select_by_value("A2CHROMESELLER")
-    browser.find_element(By.CSS_SELECTOR, "button[value=allow]").click()
+    click(browser, "button[value=allow]")
     on_page(browser, "Sign in to Example seller tool")  # the app's log-in URI
-    browser.find_element(By.ID, "sign-in").click()
+    click(browser, "#sign-in")
     on_page(browser, "Connected A2CHROMESELLER")  # the app's redirect URI handler
-    answer = requests.post(
-        lwa_server.token_url,
-        data={"grant_type": "refresh_token", "refresh_token": amazon.sellers["A2CHROMESELLER"],
-              "client_id": amazon.client_id, "client_secret": amazon.client_secret},
-        timeout=10,
-    )  # fmt: skip
+    refresh_token = amazon.sellers["A2CHROMESELLER"]
+    answer = token_request(lwa_server, None, "refresh_token", refresh_token=refresh_token,
+                           client_id=amazon.client_id, client_secret=amazon.client_secret)  # fmt: skip
     assert answer.status_code == 200
     assert lwa_server.verify(answer.json()["access_token"]).user_id == "A2CHROMESELLER"
 
@@ -150,9 +149,9 @@ def test_website_workflow(browser: Any, lwa_server: LwaServer, website: tuple[st
 def test_website_workflow_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
     url, amazon = website
     browser.get(url + "/")
-    browser.find_element(By.ID, "authorize").click()
+    click(browser, "#authorize")
     on_page(browser, "Authorize Example seller tool")
-    browser.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
+    click(browser, "button[value=cancel]")
     on_page(browser, "You did not authorize Example seller tool")
     assert browser.current_url.startswith(lwa_server.url + "/apps/authorize/consent")  # no redirect
     assert amazon.sellers == {}
@@ -163,13 +162,13 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 ) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    assert heading(browser, "Sign in with Amazon to ").startswith("Sign in with Amazon to ")
+    on_page(browser, f"Sign in with Amazon to {amazon.client_id}")
     assert [item.text for item in browser.find_elements(By.CSS_SELECTOR, "ul li")] == ["profile"]
     assert_labelled(browser)
     keys = webdriver.ActionChains(browser)
     keys.send_keys(Keys.TAB, Keys.TAB, "amzn1.account.KEYBOARD", Keys.TAB).perform()  # the account list, the field
     assert browser.switch_to.active_element.get_attribute("value") == "allow"
-    keys.send_keys(Keys.ENTER).perform()
+    navigate(browser, keys.send_keys(Keys.ENTER).perform)
     on_page(browser, "Hello Test Customer")
     assert list(amazon.customers) == ["amzn1.account.KEYBOARD"]
     lwa_server.assert_token_requests(count=1, grant_type="authorization_code")
@@ -178,7 +177,7 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 def test_login_with_amazon_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    heading(browser, "Sign in with Amazon to ")
-    browser.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
+    on_page(browser, f"Sign in with Amazon to {amazon.client_id}")
+    click(browser, "button[value=cancel]")
     on_page(browser, "Not signed in: access_denied")
     assert amazon.customers == {}

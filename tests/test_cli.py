@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from helpers import wait_for
+from helpers import token_request, wait_for
 
 from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, _config, build_parser, main, serve
 from pytest_lwa.config import load_config
@@ -59,8 +59,7 @@ def served(tmp_path: Path) -> Iterator[Serve]:
 def grantless(
     url: str, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_CLIENT_SECRET, **kw: Any
 ) -> requests.Response:
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": APPSTORE}
-    return requests.post(url + "/auth/o2/token", data=form, timeout=5, **kw)
+    return token_request(url, client_id=client_id, client_secret=secret, **kw)
 
 
 # --- the real process ----------------------------------------------------------------------------

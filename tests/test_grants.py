@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from helpers import INVALID_CLIENT, INVALID_TOKEN, missing
+from helpers import INVALID_CLIENT, INVALID_TOKEN, missing, token_request
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 
@@ -26,18 +26,8 @@ REDIRECT = "https://app.example.com/callback"
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
 
-def post(server: LwaServer, url: str | None = None, **form: str) -> requests.Response:
-    return requests.post(url or server.token_url, data=form, timeout=5)
-
-
 def refresh(server: LwaServer, client: Client, token: str) -> requests.Response:
-    return post(
-        server,
-        grant_type="refresh_token",
-        refresh_token=token,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-    )
+    return token_request(server, client, "refresh_token", refresh_token=token)
 
 
 def assert_user_tokens(r: requests.Response) -> dict[str, Any]:
@@ -115,15 +105,9 @@ def test_rotation_setting(lwa_server: LwaServer, app: Client) -> None:
 
 
 def test_refresh_checks_the_client_before_the_token(lwa_server: LwaServer, app: Client) -> None:
-    r = post(
-        lwa_server,
-        grant_type="refresh_token",
-        refresh_token="nonsense",
-        client_id=app.client_id,
-        client_secret="wrong",
-    )
+    r = token_request(lwa_server, app, "refresh_token", refresh_token="nonsense", client_secret="wrong")
     assert (r.status_code, r.content) == (401, INVALID_CLIENT)
-    r = post(lwa_server, grant_type="refresh_token", client_id=app.client_id, client_secret=app.client_secret)
+    r = token_request(lwa_server, app, "refresh_token")
     assert (r.status_code, r.content) == (400, missing("refresh_token"))
 
 
@@ -175,11 +159,8 @@ def redirect_params(r: requests.Response, base: str = REDIRECT) -> dict[str, str
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def redeem(server: LwaServer, client: Client, code: str, **extra: str) -> requests.Response:
-    form = {"grant_type": "authorization_code", "code": code, "client_id": client.client_id}
-    form["client_secret"] = client.client_secret
-    form.update(extra)
-    return requests.post(server.token_url, data={k: v for k, v in form.items() if v}, timeout=5)
+def redeem(server: LwaServer, client: Client, code: str, **extra: str | None) -> requests.Response:
+    return token_request(server, client, "authorization_code", code=code, **extra)
 
 
 def test_browser_flow(lwa_server: LwaServer, app: Client) -> None:
@@ -226,11 +207,11 @@ def test_code_lives_five_minutes(lwa_server: LwaServer, app: Client) -> None:
     ("issued", "presented"),
     [
         pytest.param(REDIRECT, "https://app.example.com/other", id="wrong-redirect"),
-        pytest.param(REDIRECT, "", id="missing-redirect"),
+        pytest.param(REDIRECT, None, id="missing-redirect"),
         pytest.param(REDIRECT, REDIRECT + "/", id="trailing-slash"),
     ],
 )
-def test_redirect_uri_must_match(lwa_server: LwaServer, app: Client, issued: str, presented: str) -> None:
+def test_redirect_uri_must_match(lwa_server: LwaServer, app: Client, issued: str, presented: str | None) -> None:
     code = lwa_server.issue_authorization_code(app, redirect_uri=issued)
     assert redeem(lwa_server, app, code, redirect_uri=presented).content == INVALID_CODE
     # a failed attempt does not use the code up
@@ -266,21 +247,12 @@ def test_pkce_known_vector() -> None:
 
 def test_public_client_with_pkce_may_omit_its_secret(lwa_server: LwaServer, app: Client) -> None:
     code = lwa_server.issue_authorization_code(app, code_challenge=pkce_challenge(VERIFIER))
-    r = requests.post(
-        lwa_server.token_url,
-        data={"grant_type": "authorization_code", "code": code, "client_id": app.client_id, "code_verifier": VERIFIER},
-        timeout=5,
-    )
-    assert_user_tokens(r)
+    assert_user_tokens(redeem(lwa_server, app, code, client_secret=None, code_verifier=VERIFIER))
 
 
 def test_secret_required_without_pkce(lwa_server: LwaServer, app: Client) -> None:
     code = lwa_server.issue_authorization_code(app)
-    r = requests.post(
-        lwa_server.token_url,
-        data={"grant_type": "authorization_code", "code": code, "client_id": app.client_id},
-        timeout=5,
-    )
+    r = redeem(lwa_server, app, code, client_secret=None)
     assert (r.status_code, r.content) == (401, INVALID_CLIENT)
 
 
@@ -403,13 +375,8 @@ def codepair(server: LwaServer, client: Client, scope: str = "profile", **extra:
 
 
 def poll(server: LwaServer, client: Client, pair: dict[str, Any]) -> requests.Response:
-    return post(
-        server,
-        grant_type="device_code",
-        device_code=pair["device_code"],
-        user_code=pair["user_code"],
-        client_id=client.client_id,
-    )
+    fields = {"device_code": pair["device_code"], "user_code": pair["user_code"], "client_secret": None}
+    return token_request(server, client, "device_code", **fields)
 
 
 def test_device_flow(lwa_server: LwaServer, app: Client) -> None:
@@ -432,6 +399,28 @@ def test_device_flow(lwa_server: LwaServer, app: Client) -> None:
     assert info.json()["user_id"] == lwa_server.default_user.user_id
     lwa_server.clock.advance(30)
     assert poll(lwa_server, app, pair).content == INVALID_PAIR  # used
+
+
+@pytest.mark.parametrize("rotate", [False, True], ids=["same-token", "rotated"])
+@pytest.mark.parametrize("flow", ["device", "pkce"])
+def test_a_public_clients_refresh_token_stays_public(
+    lwa_server: LwaServer, app: Client, rotate: bool, flow: str
+) -> None:
+    """A device's or a PKCE client's refresh token refreshes without a secret, again and again, rotated or not."""
+    lwa_server.configure(rotate_refresh_tokens=rotate)
+    if flow == "device":
+        pair = codepair(lwa_server, app).json()
+        lwa_server.approve_device(pair["user_code"])
+        first = poll(lwa_server, app, pair)
+    else:
+        code = lwa_server.issue_authorization_code(app, code_challenge=pkce_challenge(VERIFIER))
+        first = redeem(lwa_server, app, code, client_secret=None, code_verifier=VERIFIER)
+    token = assert_user_tokens(first)["refresh_token"]
+    for _ in range(3):
+        r = token_request(lwa_server, app, "refresh_token", refresh_token=token, client_secret=None)
+        renewed = assert_user_tokens(r)["refresh_token"]
+        assert (renewed != token) is rotate
+        token = renewed
 
 
 def test_poll_interval_enforced_on_request(lwa_server: LwaServer, app: Client) -> None:
@@ -527,13 +516,7 @@ def test_secret_rotation(lwa_server: LwaServer) -> None:
     assert new.client_secret not in repr(new)
 
     def grantless(secret: str) -> int:
-        return post(
-            lwa_server,
-            grant_type="client_credentials",
-            scope="appstore::apps:readwrite",
-            client_id=old.client_id,
-            client_secret=secret,
-        ).status_code
+        return token_request(lwa_server, old, client_secret=secret).status_code
 
     assert (grantless(old.client_secret), grantless(new.client_secret)) == (200, 200)
     lwa_server.retire_secret(new)
@@ -575,13 +558,7 @@ def test_profile_fields_follow_scopes(lwa_server: LwaServer, app: Client, scopes
 
 
 def test_profile_refuses_tokens_without_a_profile_scope(lwa_server: LwaServer, app: Client) -> None:
-    grantless = post(
-        lwa_server,
-        grant_type="client_credentials",
-        scope="appstore::apps:readwrite",
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-    ).json()["access_token"]
+    grantless = token_request(lwa_server, app).json()["access_token"]
     forbidden = (
         b'{"error_description":"The access token does not grant access to the customer profile",'
         b'"error":"insufficient_scope"}'

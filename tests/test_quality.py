@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,28 @@ def test_py_typed_marker_ships() -> None:
 def test_tool_passes(command: tuple[str, ...]) -> None:
     result = run(*command)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layering_holds() -> None:
+    """Each module imports only the layers below its own (pyproject.toml's import-linter contracts), imports
+    under TYPE_CHECKING included: an import circle fails here."""
+    lint = "import sys, importlinter.cli as c; sys.exit(c.lint_imports(no_cache=True))"
+    result = subprocess.run([sys.executable, "-c", lint], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout, result.stdout
+
+
+def test_the_layering_has_no_exceptions() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert config["exclude_type_checking_imports"] is False
+    assert config["include_external_packages"] is False
+    for contract in config["contracts"]:
+        assert contract["type"] == "layers"
+        assert set(contract) == {"name", "type", "containers", "layers"}, contract["name"]  # no ignore_imports
+    top = config["contracts"][0]["layers"]
+    modules = {path.stem for path in (ROOT / "pytest_lwa").glob("*.py")} - {"__init__"} | {"grants"}
+    layered = {name.strip() for layer in top for name in layer.split("|")}
+    assert layered == modules  # every module has its layer
 
 
 def test_misspelt_keywords_are_type_errors(tmp_path: Path) -> None:

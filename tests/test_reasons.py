@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
+from helpers import token_request
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 
@@ -42,7 +44,7 @@ def token(**form: str) -> Callable[[LwaServer, Client], requests.Response]:
 
     def send(server: LwaServer, client: Client) -> requests.Response:
         fields = {k: v.format(id=client.client_id, secret=client.client_secret) for k, v in form.items()}
-        return requests.post(server.token_url, data=fields, timeout=5)
+        return token_request(server, None, None, **fields)
 
     return send
 
@@ -508,6 +510,26 @@ def test_a_failing_tests_report_shows_the_requests_and_why(pytester: pytest.Pyte
         ]
     )
     assert result.stdout.str().count("lwa_server requests") == 1  # not for the passing test
+
+
+MANY_REQUESTS = """
+import requests
+
+def test_many(lwa_server):
+    for n in range(1, 61):
+        requests.get(lwa_server.url + "/nowhere", params={"n": n})
+    assert False
+"""
+
+
+def test_a_failing_tests_report_shows_its_last_50_requests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(MANY_REQUESTS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "(the last 50 of 60; all of them are in lwa_server.request_log)" in output
+    shown = re.findall(r"^(\d+)\. GET /nowhere n=(\d+) -> 404 ", output, re.MULTILINE)
+    assert shown == [(str(n), str(n)) for n in range(11, 61)]
 
 
 def test_the_admin_api_and_the_access_log_say_why(lwa_server: LwaServer, caplog: pytest.LogCaptureFixture) -> None:

@@ -11,12 +11,13 @@ import base64
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from helpers import token_request
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 from pytest_lwa.amazon_hosts import AMAZON_HOSTS, redirected
@@ -34,8 +35,9 @@ def app(lwa_server: LwaServer) -> Client:
     return lwa_server.add_client(redirect_uris=[REDIRECT])
 
 
-def post(server: LwaServer, form: dict[str, str], **kwargs: Any) -> requests.Response:
-    return requests.post(server.token_url, data=form, timeout=5, **kwargs)
+def post(server: LwaServer, form: dict[str, str], headers: dict[str, str] | None = None) -> requests.Response:
+    """The form as recorded, and nothing else."""
+    return token_request(server, None, None, headers=headers, **form)
 
 
 def assert_amazon_headers(r: requests.Response) -> None:
@@ -82,6 +84,24 @@ def test_R1_refresh_answer_and_its_headers(lwa_server: LwaServer, app: Client) -
     assert list(body) == ["access_token", "refresh_token", "token_type", "expires_in"]
     assert r.headers["Content-Length"] == "806"  # as recorded: the two tokens are 728 characters together
     assert len(body["access_token"]) + len(body["refresh_token"]) == 728
+
+
+def test_R1_x_amz_date_is_the_server_clocks_time(lwa_server: LwaServer, app: Client) -> None:
+    """Every answer's X-Amz-Date, API or browser, success or error, follows the server's clock, not the wall's."""
+    lwa_server.clock.set(datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC))
+    answers = [
+        token_request(lwa_server, app, "refresh_token", refresh_token=lwa_server.issue_refresh_token(app)),
+        token_request(lwa_server, app, "refresh_token", refresh_token="Atzr|nonsense"),
+        authorize(lwa_server, client_id=app.client_id, scope="profile", response_type="code"),
+    ]
+    assert [(r.status_code, r.headers["X-Amz-Date"]) for r in answers] == [
+        (200, "Mon, 03 Feb 2031 04:05:06 GMT"),
+        (400, "Mon, 03 Feb 2031 04:05:06 GMT"),
+        (302, "Mon, 03 Feb 2031 04:05:06 GMT"),
+    ]
+    lwa_server.clock.advance(3600 * 24 + 1.5)
+    r = token_request(lwa_server, app, "refresh_token", refresh_token="Atzr|nonsense")
+    assert r.headers["X-Amz-Date"] == "Tue, 04 Feb 2031 04:05:07 GMT"
 
 
 def test_R2_no_grant_type_in_the_modern_style(lwa_server: LwaServer, app: Client) -> None:
@@ -210,10 +230,7 @@ def test_R11_codepair_with_a_scope_the_client_may_not_use(lwa_server: LwaServer,
 
 
 def grantless_token(server: LwaServer, client: Client) -> str:
-    form = {"grant_type": "client_credentials", "scope": client.scopes[0]}
-    token: str = post(server, {**form, "client_id": client.client_id, "client_secret": client.client_secret}).json()[
-        "access_token"
-    ]
+    token: str = token_request(server, client, scope=client.scopes[0]).json()["access_token"]
     return token
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import requests
+from helpers import token_request
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -46,8 +47,9 @@ class RefreshModel(RuleBasedStateMachine):
 
     def post_refresh(self, token: str, index: int, secret: str) -> requests.Response:
         client = self.clients[index].client
-        form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": client.client_id}
-        return self.session.post(self.server.token_url, data={**form, "client_secret": secret}, timeout=5)
+        return token_request(
+            self.server, client, "refresh_token", session=self.session, refresh_token=token, client_secret=secret
+        )
 
     @initialize(rotating=st.booleans())
     def start(self, rotating: bool) -> None:

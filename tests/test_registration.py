@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import string
+import threading
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from pytest_lwa import Authority, errors, pkce_challenge
-from pytest_lwa.grants import device_code, selling_partner
+from pytest_lwa import Authority, errors, pkce_challenge, stores
+from pytest_lwa.grants import selling_partner
 from pytest_lwa.grants.selling_partner import login_redirect
 from pytest_lwa.model import NotRegistered, TokenRejected
 
@@ -165,9 +166,12 @@ def test_device_decisions(authority: Authority) -> None:
     )
     user = authority.add_user("amzn1.account.D")
     authority.approve_device(pair["user_code"], user)
-    stored = authority.pairs.by_device[pair["device_code"]]
+    stored = authority.pairs.find(pair["device_code"])
+    assert stored is not None
     assert (stored.state, stored.user_id) == ("approved", "amzn1.account.D")
     authority.deny_device(pair["user_code"])
+    stored = authority.pairs.find(pair["device_code"])
+    assert stored is not None
     assert (stored.state, stored.user_id) == ("denied", None)
     authority.clock.advance(600)
     with pytest.raises(NotRegistered, match=re.escape(f"no live code pair with user_code {pair['user_code']!r}")):
@@ -182,11 +186,11 @@ def test_selling_partners(authority: Authority) -> None:
     assert default.name == "Test Seller"
     named = authority.add_selling_partner("ASELLER", name="Seller Inc")
     assert (named.selling_partner_id, named.name) == ("ASELLER", "Seller Inc")
-    assert list(authority.selling_partners.partners) == [default.selling_partner_id, "ASELLER"]
+    assert [p.selling_partner_id for p in authority.selling_partners] == [default.selling_partner_id, "ASELLER"]
     with pytest.raises(ValueError, match=re.escape("a selling partner with id 'ASELLER' is already registered")):
         authority.add_selling_partner("ASELLER")
     authority.set_seller_consent("ASELLER", granted=False)
-    assert authority.selling_partners.consent == (named, False)
+    assert authority.seller_consent == (named, False)
     app = authority.add_sp_application(login_uri="https://a/login", redirect_uris=["https://a/cb"], name="Tool")
     assert re.fullmatch(r"amzn1\.sp\.solution\.[0-9a-f-]{36}", app.application_id)
     assert (app.name, app.login_uri, app.redirect_uris, app.published, app.vendor) == (
@@ -262,12 +266,15 @@ def test_code_pairs(authority: Authority) -> None:
     pair = authority.create_code_pair(params)
     assert re.fullmatch(r"[A-Z0-9]{6}", pair["user_code"])
     assert re.fullmatch(r"[A-Za-z0-9_-]{36}", pair["device_code"])
-    stored = authority.pairs.by_device[pair["device_code"]]
+    stored = authority.pairs.find(pair["device_code"])
+    assert stored is not None
     assert (stored.client_id, stored.scope, stored.expires_at) == ("cid", "profile", authority.clock.now() + 600)
+    assert authority.pairs.client_of(pair["device_code"]) == "cid"
     authority.clock.advance(600)  # exactly its lifetime: gone when the next pair is made
+    assert authority.pairs.find(pair["device_code"]) is not None
     authority.create_code_pair(params)
-    assert pair["device_code"] not in authority.pairs.by_device
-    assert pair["user_code"] not in authority.pairs.by_user_code
+    assert authority.pairs.find(pair["device_code"]) is None
+    assert authority.pairs.client_of(pair["device_code"]) is None
 
 
 def test_sp_application_defaults_and_checks(authority: Authority) -> None:
@@ -335,10 +342,12 @@ def test_workflows_in_progress_end_after_600_s(authority: Authority) -> None:
     first = dict(parse_qsl(urlsplit(login_redirect(authority, app, partner, "http://m", consented=True)).query))
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", first["amazon_state"])
     assert first["amazon_callback_uri"] == f"http://m/apps/authorize/confirm/{app.application_id}"
-    assert authority.selling_partners.pending[first["amazon_state"]].consented is True
+    workflow = authority.seller_central.find_workflow(first["amazon_state"])
+    assert workflow is not None
+    assert workflow.consented is True
     authority.clock.advance(600)  # exactly its lifetime: gone when the next workflow starts
     login_redirect(authority, app, partner, "http://m", consented=False)
-    assert first["amazon_state"] not in authority.selling_partners.pending
+    assert authority.seller_central.find_workflow(first["amazon_state"]) is None
     odd = authority.add_sp_application(login_uri="https://a/l", redirect_uris=[], application_id="a/b?c")
     callback = dict(parse_qsl(urlsplit(login_redirect(authority, odd, partner, "http://m", consented=True)).query))
     assert callback["amazon_callback_uri"] == "http://m/apps/authorize/confirm/a%2Fb%3Fc"  # one path segment
@@ -400,7 +409,8 @@ def test_scope_reasons_for_a_client_without_scopes() -> None:
 
 def test_selling_partner_and_application_errors(authority: Authority) -> None:
     partner = authority.add_selling_partner()
-    assert (partner.name, partner.selling_partner_id[0]) == ("Test Seller", "A")
+    assert partner.name == "Test Seller"
+    assert re.fullmatch(r"A[A-Z0-9]{13}", partner.selling_partner_id)
     with pytest.raises(
         ValueError, match=re.escape("selling_partner_id must be a non-empty string without spaces, got 'a b'")
     ):
@@ -432,7 +442,7 @@ def test_a_user_code_taken_is_drawn_again(authority: Authority, monkeypatch: pyt
         lengths.append(length)
         return next(drawn)
 
-    monkeypatch.setattr(device_code, "random_letters", letters)
+    monkeypatch.setattr(stores, "random_letters", letters)
     # a scope of the client's own, not a user scope, is one a code pair may ask for
     pair = {"response_type": "device_code", "client_id": "cid"}
     first = authority.create_code_pair({**pair, "scope": "appstore::apps:readwrite"})
@@ -497,3 +507,40 @@ def test_an_unknown_code_or_refresh_token_needs_the_secret(authority: Authority)
         with pytest.raises(errors.LwaError) as refused:
             authority.token({**form, "client_id": "cid"})
         assert (refused.value.status, refused.value.error) == (401, "invalid_client")
+
+
+def test_every_grant_type_has_its_grant() -> None:
+    from pytest_lwa.grants import GRANTS, RESPONSE_TYPES
+    from pytest_lwa.model import GRANT_TYPES
+
+    assert tuple(GRANTS) == GRANT_TYPES
+    assert tuple(RESPONSE_TYPES) == ("code",)
+
+
+@pytest.mark.parametrize("what", ["code", "rotated refresh token"])
+def test_a_single_use_credential_works_once_however_many_ask_at_once(authority: Authority, what: str) -> None:
+    """Redeeming a code and rotating a refresh token are single steps of their stores: of eight requests with
+    the same one at the same moment, exactly one gets tokens."""
+    authority.add_client("cid", "s")
+    if what == "code":
+        params = {"grant_type": "authorization_code", "code": authority.issue_authorization_code("cid")}
+    else:
+        authority.configure(rotate_refresh_tokens=True)
+        params = {"grant_type": "refresh_token", "refresh_token": authority.issue_refresh_token("cid")}
+    params |= {"client_id": "cid", "client_secret": "s"}
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def ask() -> None:
+        start.wait()
+        try:
+            outcomes.append(authority.token(params)["token_type"])
+        except errors.LwaError as error:
+            outcomes.append(error.error)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["bearer"] + ["invalid_grant"] * 7

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from helpers import token_request
 
 from pytest_lwa import LwaServer, SellingPartnerApp
 
@@ -45,13 +46,7 @@ def to_login(server: LwaServer, app: SellingPartnerApp, **extra: str) -> dict[st
 
 def exchange(server: LwaServer, app: SellingPartnerApp, code: str) -> requests.Response:
     client = next(c for c in server.clients if c.client_id == app.client_id)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-    }
-    return requests.post(server.token_url, data=form, timeout=5)
+    return token_request(server, client, "authorization_code", code=code)
 
 
 def assert_page(r: requests.Response, status: int, *texts: str) -> None:
@@ -95,16 +90,7 @@ def test_website_workflow_ends_with_a_refresh_token_that_refreshes(
     assert body["refresh_token"].startswith("Atzr|")
     assert body["access_token"].startswith("Atza|")
     client = next(c for c in lwa_server.clients if c.client_id == app.client_id)
-    refreshed = requests.post(
-        lwa_server.token_url,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-        },
-        timeout=5,
-    )
+    refreshed = token_request(lwa_server, client, "refresh_token", refresh_token=body["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     claims = lwa_server.verify(refreshed.json()["access_token"])
     assert (claims.user_id, claims.client_id, claims.scope) == (partner.selling_partner_id, app.client_id, "")
@@ -178,19 +164,27 @@ def test_amazon_state_must_be_the_one_given(lwa_server: LwaServer, app: SellingP
     )  # fmt: skip
 
 
-def test_unregistered_redirect_uri_md5101(lwa_server: LwaServer, app: SellingPartnerApp) -> None:
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param("https://evil.example/", id="another-site"),
+        pytest.param(REDIRECT + "/x", id="a-registered-uri-extended"),  # matched exactly, never by prefix
+        pytest.param(REDIRECT + "?next=https://evil.example/", id="a-registered-uri-with-a-query"),
+        pytest.param(REDIRECT[:-1], id="a-prefix-of-a-registered-uri"),
+        pytest.param(REDIRECT.upper(), id="another-case"),
+    ],
+)
+def test_unregistered_redirect_uri_md5101(lwa_server: LwaServer, app: SellingPartnerApp, given: str) -> None:
     login = to_login(lwa_server, app)
-    r = get(
-        login["amazon_callback_uri"],
-        amazon_state=login["amazon_state"],
-        state="s",
-        redirect_uri="https://evil.example/",
-    )
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s", redirect_uri=given)
     assert_failure(
         lwa_server, r, 400, "The redirect URI does not match the application's registered redirect URIs.", "MD5101",
-        f"redirect_uri 'https://evil.example/' is not registered for application {app.application_id!r} (registered:"
+        f"redirect_uri {given!r} is not registered for application {app.application_id!r} (registered:"
         f" {REDIRECT!r}, {REDIRECT + '2'!r}); add_sp_application(redirect_uris=[...]) registers it",
     )  # fmt: skip
+    # the workflow is still live: the registered URI itself goes through
+    r = get(login["amazon_callback_uri"], amazon_state=login["amazon_state"], state="s", redirect_uri=REDIRECT + "2")
+    assert (r.status_code, urlsplit(r.headers["Location"])._replace(query="").geturl()) == (302, REDIRECT + "2")
 
 
 def test_redirect_uri_with_a_fragment_md5110(lwa_server: LwaServer, app: SellingPartnerApp) -> None:

@@ -13,47 +13,33 @@ checks every grant shares, in this order, so a request with several faults gets 
 5. the client's permission for the grant;
 6. the grant's own checks (``answer``): scopes, refresh token, authorization code, device code pair.
 
-A new grant is one module with a :class:`Grant` subclass and one line in :data:`GRANTS`.
+``GET /ap/oa`` grows the same way: a shared front (:mod:`pytest_lwa.grants.authorize_endpoint`: the client, the
+redirect URI, ``state``, the consent) and one :class:`ResponseType` per ``response_type``, registered in
+:data:`RESPONSE_TYPES`.
+
+A grant and a response type work through a :class:`~pytest_lwa.port.Port` and import nothing above it. A new
+grant is one module with a :class:`Grant` subclass, one line in :data:`GRANTS` and its name in
+:data:`~pytest_lwa.model.GRANT_TYPES`; a new response type (the implicit grant's ``token``, say) one module
+with a :class:`ResponseType` subclass and one line in :data:`RESPONSE_TYPES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    from ..authority import Authority
-    from ..model import Client
+from ..model import GRANT_TYPES
+from .authorization_code import AuthorizationCode, CodeResponse
+from .base import Grant, ResponseType
+from .client_credentials import ClientCredentials
+from .device_code import DeviceCode
+from .refresh_token import RefreshToken
 
-
-class Grant:
-    """One ``grant_type`` of the token endpoint."""
-
-    #: parameters that must be present and non-empty, in the order they are checked
-    required: ClassVar[tuple[str, ...]] = ()
-    #: whether the grant's parameters name the client, so a request may leave ``client_id`` out
-    names_client: ClassVar[bool] = False
-
-    def secret_required(self, authority: Authority, params: Mapping[str, str], client_id: str) -> bool:
-        """Whether the client must send its secret (a secret that is sent must be right regardless)."""
-        return True
-
-    def implied_client(self, authority: Authority, params: Mapping[str, str]) -> str:
-        """The client the parameters name (only asked when :attr:`names_client`)."""
-        raise NotImplementedError
-
-    def answer(self, authority: Authority, client: Client, params: Mapping[str, str]) -> dict[str, Any]:
-        """The success body, or raise the grant's :class:`~pytest_lwa.errors.LwaError`."""
-        raise NotImplementedError
+__all__ = ["GRANTS", "GRANT_TYPES", "RESPONSE_TYPES", "Grant", "ResponseType"]
 
 
 # Runs only while the module is imported, before mutation testing can switch a mutant on (as errors._kind).
 def _table() -> dict[str, Grant]:  # pragma: no mutate block
-    from .authorization_code import AuthorizationCode
-    from .client_credentials import ClientCredentials
-    from .device_code import DeviceCode
-    from .refresh_token import RefreshToken
-
     return {
         "client_credentials": ClientCredentials(),
         "refresh_token": RefreshToken(),
@@ -62,6 +48,13 @@ def _table() -> dict[str, Grant]:  # pragma: no mutate block
     }
 
 
-#: Every grant the token endpoint serves, by ``grant_type``.
+def _response_types() -> dict[str, ResponseType]:  # pragma: no mutate block
+    return {
+        "code": CodeResponse(),
+    }
+
+
+#: Every grant the token endpoint serves, by ``grant_type`` (in the order of :data:`GRANT_TYPES`).
 GRANTS: Final[Mapping[str, Grant]] = _table()
-GRANT_TYPES: Final[tuple[str, ...]] = tuple(GRANTS)
+#: Every response type ``GET /ap/oa`` serves, by ``response_type``.
+RESPONSE_TYPES: Final[Mapping[str, ResponseType]] = _response_types()

@@ -12,13 +12,13 @@ from ..model import Client, not_granted, unknown_client, wrong_secret
 from . import GRANT_TYPES, GRANTS
 
 if TYPE_CHECKING:
-    from ..authority import Authority
+    from ..port import Port
 
 #: What a request's HTTP Basic header gave: (client_id, secret), ``None`` without one, ``False`` if malformed.
 BasicCredentials = tuple[str, str] | Literal[False] | None
 
 
-def answer(authority: Authority, params: Mapping[str, str], basic: BasicCredentials = None) -> dict[str, Any]:
+def answer(port: Port, params: Mapping[str, str], basic: BasicCredentials = None) -> dict[str, Any]:
     """Answer a token request's parameters (``basic``: the credentials of its HTTP Basic header), running the
     checks every grant shares in the order :mod:`pytest_lwa.grants` gives, then the grant's own."""
     grant_type = params.get("grant_type", "")
@@ -33,16 +33,16 @@ def answer(authority: Authority, params: Mapping[str, str], basic: BasicCredenti
             raise errors.missing_parameter(name, f"grant_type {grant_type} needs {name}{how}; none was sent")
     if basic is None and not params.get("client_id") and grant.names_client:
         # Amazon's device SDK polls with grant_type, device_code and user_code alone (R8)
-        params = {**params, "client_id": grant.implied_client(authority, params)}
-    secret_required = functools.partial(grant.secret_required, authority, params)
-    client = _authenticate(authority, params, basic, secret_required)
+        params = {**params, "client_id": grant.implied_client(port, params)}
+    secret_required = functools.partial(grant.secret_required, port, params)
+    client = _authenticate(port, params, basic, secret_required)
     if grant_type not in client.grants:
         raise errors.UNAUTHORIZED_CLIENT(reason=not_granted(client, grant_type))
-    return grant.answer(authority, client, params)
+    return grant.answer(port, client, params)
 
 
 def _authenticate(
-    authority: Authority,
+    port: Port,
     params: Mapping[str, str],
     basic: BasicCredentials,
     secret_required: Callable[[str], bool],
@@ -62,9 +62,9 @@ def _authenticate(
                 )
     else:
         client_id, secret = params["client_id"], params.get("client_secret", "")
-    client = authority.find_client(client_id)
+    client = port.find_client(client_id)
     if client is None:
-        raise errors.INVALID_CLIENT(reason=unknown_client(authority.clients, client_id))
+        raise errors.INVALID_CLIENT(reason=unknown_client(port.clients, client_id))
     if (secret or secret_required(client_id)) and not client.accepts_secret(secret):
         raise errors.INVALID_CLIENT(reason=wrong_secret(client, secret))
     return client
