@@ -44,5 +44,5 @@ def test_any_error_answer_is_an_lwa_auth_error(lwa_server: LwaServer, answer: tu
     lwa_server.respond_next(status, body)
     with pytest.raises(LwaAuthError) as caught:
         cache_for(lwa_server).token()
-    # a server fault's body is {} (LWA-CONTRACT R23): a client that reads body["error"] fails here
+    # a server fault's body is {} (docs/contract.md R23): a client that reads body["error"] fails here
     assert (caught.value.status, caught.value.error) == (status, json.loads(body).get("error", "server_error"))

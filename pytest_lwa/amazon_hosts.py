@@ -4,7 +4,7 @@ Covered: ``requests`` (any ``HTTPAdapter``, so ``requests.post`` and sessions), 
 ``AsyncClient`` with their default transports), ``aiohttp`` (``ClientSession``), ``http.client``
 (``HTTPConnection`` and ``HTTPSConnection``) and so ``urllib.request``, which uses it. Only requests for the
 LWA hosts (``api.amazon.com``, ``.co.uk``, ``.co.jp``, ``.de``, and the Amazon Pay sandbox hosts
-``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: LWA-CONTRACT R13) are redirected, with the paths
+``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: docs/contract.md R13) are redirected, with the paths
 ``/auth/o2/…`` (in any case) and ``/user/profile`` for the libraries that name the path with the host;
 ``http.client`` connects before the path is known, so every connection of its to an LWA host goes to the
 mock. Every other request is left alone. Each arrives with the ``Host`` the client named, so the request log

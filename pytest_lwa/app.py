@@ -1,7 +1,7 @@
 """The WSGI app: routing, request parsing and rendering of the exact LWA answers.
 
 Every answer of the API, error or not, is compact JSON with the headers of Amazon's recorded answers
-(LWA-CONTRACT R1): ``Content-Type: application/json;charset=UTF-8``, ``Cache-Control: no-cache, no-store,
+(docs/contract.md R1): ``Content-Type: application/json;charset=UTF-8``, ``Cache-Control: no-cache, no-store,
 must-revalidate``, ``Pragma: no-cache``, ``x-amzn-RequestId``, ``X-Amz-Rid``, ``X-Amz-Date`` (the server
 clock's time), ``Vary`` and ``Strict-Transport-Security``; an error adds ``X-Amzn-Errortype`` (R2). The
 pages a browser sees (``/ap/oa``'s error and consent pages, Seller Central's workflow) are HTML, served by

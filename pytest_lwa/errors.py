@@ -8,7 +8,7 @@ the verbatim ``error_description``.  Two body styles exist, as the real service 
 ``modern``
     ``{"error_index":"…","error_description":"…","error":"…","request_id":"…"}``, where ``error_index`` is
     264 characters of padded base64url (196 random bytes) and ``request_id`` equals the answer's
-    ``x-amzn-RequestId`` (LWA-CONTRACT R2).
+    ``x-amzn-RequestId`` (docs/contract.md R2).
 
 Every error answer names its Java exception in ``X-Amzn-Errortype`` (R2, R17), see :attr:`LwaError.error_type`.
 """
@@ -128,7 +128,7 @@ def _kind(status: int, error: str, description: str) -> type[LwaError]:  # pragm
 
 
 class _ServerFault(LwaError):
-    """Amazon's answer to a fault of its own: 500, an empty JSON object (LWA-CONTRACT R23)."""
+    """Amazon's answer to a fault of its own: 500, an empty JSON object (docs/contract.md R23)."""
 
     status = 500
     error = "server_error"
@@ -142,7 +142,7 @@ class _ServerFault(LwaError):
         return b"{}"
 
 
-# --- the catalogue (LWA-CONTRACT section 4) --------------------------------------------------------
+# --- the catalogue (docs/contract.md: Errors, Other grants) -------------------------------------
 
 INVALID_CLIENT: Final = _kind(401, "invalid_client", "Client authentication failed")
 INVALID_SCOPE: Final = _kind(400, "invalid_scope", "The request has an invalid parameter : scope")

@@ -101,7 +101,7 @@ class Settings:
         default=False,
         metadata=_about(
             "a device polling sooner than the code pair's 30 s interval gets slow_down; off: authorization_pending"
-            " however often it polls, as Amazon's device SDK sees (LWA-CONTRACT R8, R24)"
+            " however often it polls, as Amazon's device SDK sees (docs/contract.md R8, R24)"
         ),
     )
     interactive_consent: bool = field(

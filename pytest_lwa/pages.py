@@ -33,7 +33,7 @@ def _page(title: str, body: str) -> bytes:
 
 
 def error_page(summary: str) -> bytes:
-    """Amazon's error page for a browser at ``/ap/oa`` (LWA-CONTRACT R20, R21): no redirect."""
+    """Amazon's error page for a browser at ``/ap/oa`` (docs/contract.md R20, R21): no redirect."""
     return _page(
         "Amazon.com Sign In",
         f"""<h1>We're sorry!</h1>

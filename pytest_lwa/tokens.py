@@ -2,7 +2,7 @@
 
 A token is its prefix (``Atc|`` for client-credentials access tokens, ``Atza|`` for user access tokens,
 ``Atzr|`` for refresh tokens) followed by base64url of a few fixed bytes, a nonce, the encrypted claims
-and an authentication tag. Like Amazon's own (LWA-CONTRACT R15: ``Atza|IwEBI…``, ``Atc|MQEB…``), they show
+and an authentication tag. Like Amazon's own (docs/contract.md R15: ``Atza|IwEBI…``, ``Atc|MQEB…``), they show
 nothing readable when decoded, and a user token and its refresh token together are 728 characters long,
 as in R1's recording (longer only when the claims are: a long list of scopes, say).
 
@@ -45,7 +45,7 @@ PREFIXES: Final = (CLIENT_TOKEN, USER_TOKEN, REFRESH_TOKEN)
 #: Real access tokens are 350 characters or more; clients that store them should see realistic lengths.
 ACCESS_TOKEN_MIN_LENGTH: Final = 350
 #: Every token's length (characters, prefix included) unless its claims need more: an ``Atza|`` token and
-#: its ``Atzr|`` refresh token are 728 together, as in the recording of LWA-CONTRACT R1.
+#: its ``Atzr|`` refresh token are 728 together, as in the recording of docs/contract.md R1.
 TOKEN_LENGTH: Final = 364
 
 #: the first bytes of the encoded part, as in Amazon's tokens: ``IwEBI…`` after ``Atza|``/``Atzr|``,
@@ -66,7 +66,7 @@ class TokenClaims:
     """What a token says about itself.
 
     ``public`` marks a refresh token a public client holds (device flow, or an authorization code
-    redeemed with PKCE and no secret): refreshing it needs only the ``client_id`` (LWA-CONTRACT R9).
+    redeemed with PKCE and no secret): refreshing it needs only the ``client_id`` (docs/contract.md R9).
     """
 
     prefix: str

@@ -116,3 +116,17 @@ def test_every_setting_and_admin_endpoint_is_documented() -> None:
     for endpoint in AdminApp(server.app, server, token=None, enabled=True, on_reset=server.reset).endpoints():
         method, path = endpoint.split(" ")
         assert f"{method} {path}" in serve, endpoint
+
+
+def test_nothing_points_at_a_file_outside_the_project() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = re.compile(r"LWA-CONTRACT|\.\./shared|DESIGN\.md")
+    found = [
+        f"{name}:{number}"
+        for name in tracked
+        if name.endswith((".py", ".md", ".toml", ".ini", ".yml", ".yaml", ".txt", ".sh"))
+        and name != "tests/test_docs.py"
+        for number, line in enumerate((ROOT / name).read_text(encoding="utf-8").splitlines(), 1)
+        if outside.search(line)
+    ]
+    assert found == [], "cite docs/contract.md's rows instead"

@@ -12,7 +12,7 @@ from pytest_lwa import LwaError, errors
 
 PANDA = "http://internal.amazon.com/coral/com.amazon.panda/"
 
-#: (status, error, description) of every answer, in the catalogue's order (LWA-CONTRACT section 4, R2-R25)
+#: (status, error, description) of every answer, in the catalogue's order (docs/contract.md Errors, R2-R25)
 CATALOGUE = [
     (500, "server_error", "The authorization server encountered an unexpected condition"),
     (401, "invalid_client", "Client authentication failed"),

@@ -12,7 +12,7 @@ from helpers import INVALID_CLIENT, INVALID_TOKEN, missing, token_request
 
 from pytest_lwa import Client, LwaServer, pkce_challenge
 
-INVALID_REFRESH = (  # LWA-CONTRACT R4
+INVALID_REFRESH = (  # docs/contract.md R4
     b'{"error_description":"The request has an invalid grant parameter : refresh_token.'
     b' User may have revoked or didn\'t grant the permission.","error":"invalid_grant"}'
 )

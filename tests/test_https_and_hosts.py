@@ -97,7 +97,7 @@ def test_garbage_instead_of_a_handshake_is_dropped_quietly(lwa_https_server: Lwa
         "https://api.amazon.com/auth/o2/token",
         "https://api.amazon.co.uk/auth/O2/token",
         "https://api.amazon.co.jp/auth/o2/tokeninfo?access_token=x",
-        # the Amazon Pay SDKs' hosts (LWA-CONTRACT R13)
+        # the Amazon Pay SDKs' hosts (docs/contract.md R13)
         "https://api.amazon.de/auth/o2/tokeninfo?access_token=x",
         "https://api.sandbox.amazon.com/auth/o2/tokeninfo?access_token=x",
         "https://api.sandbox.amazon.co.uk/auth/o2/token",

@@ -169,7 +169,7 @@ def test_an_app_that_fails_gets_a_json_500(server: LwaServer) -> None:
     connection.request("GET", "/anything")
     response = connection.getresponse()
     assert (response.status, response.getheader("Content-Type")) == (500, "application/json;charset=UTF-8")
-    assert response.read() == b"{}"  # Amazon's answer to a fault of its own (LWA-CONTRACT R23)
+    assert response.read() == b"{}"  # Amazon's answer to a fault of its own (docs/contract.md R23)
     connection.close()
 
 

@@ -1,4 +1,4 @@
-"""One test per row of LWA-CONTRACT section 8: the request as it was recorded, the answer as Amazon gave it.
+"""One test per recorded row of docs/contract.md: the request as it was recorded, the answer as Amazon gave it.
 
 Each test sends what the recording shows and compares status, body (exact text, key order; shapes for
 random values) and the recorded headers. Where a row was recorded in the modern body style, the test sets

@@ -84,7 +84,7 @@ def test_token_responses(grantless: dict[str, object], user: dict[str, object]) 
 
 @given(error_responses("classic"), error_responses("modern"))
 def test_error_responses(classic: tuple[int, bytes], modern: tuple[int, bytes]) -> None:
-    if classic[0] == 500:  # a server fault: {} in either style (LWA-CONTRACT R23)
+    if classic[0] == 500:  # a server fault: {} in either style (docs/contract.md R23)
         assert classic[1] == b"{}"
     else:
         assert list(json.loads(classic[1])) == ["error_description", "error"]

@@ -1,5 +1,5 @@
 """The token format as data: with a fixed key and nonce a token's text is fixed, so any change to how tokens
-are sealed is a deliberate one (LWA-CONTRACT R15's look: ``Atza|IwEBI…``, ``Atc|MQEB…``); and every token
+are sealed is a deliberate one (docs/contract.md R15's look: ``Atza|IwEBI…``, ``Atc|MQEB…``); and every token
 that is not exactly one this minter made reads as nothing."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pytest_lwa import Client, LwaServer, TokenRejected, pkce_challenge
 from pytest_lwa.guard import GuardMiddleware, guard
 
 APPSTORE = "appstore::apps:readwrite"
-SERVER_ERROR = b"{}"  # Amazon's answer to a fault of its own (LWA-CONTRACT R23)
+SERVER_ERROR = b"{}"  # Amazon's answer to a fault of its own (docs/contract.md R23)
 
 
 @pytest.fixture

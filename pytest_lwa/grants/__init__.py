@@ -8,7 +8,7 @@ checks every grant shares, in this order, so a request with several faults gets 
 1. method and path, content type, body parse (the HTTP app, :mod:`pytest_lwa.app`);
 2. ``grant_type`` present and supported (a key of :data:`GRANTS`);
 3. the grant's ``required`` parameters present and non-empty, then ``client_id`` unless HTTP Basic is used or
-   the grant ``names_client`` (a device code poll, LWA-CONTRACT R8);
+   the grant ``names_client`` (a device code poll, docs/contract.md R8);
 4. client authentication (body or HTTP Basic; the secret may be left out where ``secret_required`` says);
 5. the client's permission for the grant;
 6. the grant's own checks (``answer``): scopes, refresh token, authorization code, device code pair.

@@ -1,4 +1,4 @@
-"""``POST /auth/o2/create/codepair`` and ``grant_type=device_code``: the device flow (LWA-CONTRACT R8-R11).
+"""``POST /auth/o2/create/codepair`` and ``grant_type=device_code``: the device flow (docs/contract.md R8-R11).
 
 A device asks for a code pair, shows the user code, and polls; the user approves or denies the code
 elsewhere (:meth:`~pytest_lwa.authority.Authority.approve_device`). Polls may leave out ``client_id``: the

@@ -1,4 +1,4 @@
-"""``grant_type=refresh_token``: a new access token for a user's consent (LWA-CONTRACT R4, R9)."""
+"""``grant_type=refresh_token``: a new access token for a user's consent (docs/contract.md R4, R9)."""
 
 from __future__ import annotations
 
