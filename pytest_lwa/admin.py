@@ -252,10 +252,10 @@ class AdminApp:
         self.server.revoke(body["token"])
 
     def _clear_faults(self, body: dict[str, Any]) -> None:
-        self.server.app.faults.clear()
+        self.server.clear_faults()
 
     def _clear_requests(self, body: dict[str, Any]) -> None:
-        self.server.app.log.clear()
+        self.server.clear_log()
 
     def _add_client(self, body: dict[str, Any]) -> dict[str, Any]:
         return _client_json(_fields(self.server.authority.add_client, body))

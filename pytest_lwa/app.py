@@ -120,7 +120,7 @@ class LwaApp:
             if self.generation == generation and len(self.errors) < 100:
                 self.errors.append(exc)
             answer = self._error_answer(errors.SERVER_ERROR(), request_id)
-            answer.reason = f"the mock itself failed: {exc!r} (kept in server.app.errors)"
+            answer.reason = f"the mock itself failed: {exc!r} (kept in server.errors)"
         if seen is None:  # the request could not even be recorded
             seen = {"method": request.method, "path": request.path, "content_type": "", "headers": {}, "params": {},
                     "time": self.authority.clock.now()}  # fmt: skip

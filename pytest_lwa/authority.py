@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 from .clock import ManualClock
@@ -33,6 +33,7 @@ from .model import (
     Client,
     NotRegistered,
     Settings,
+    SettingValues,
     TokenRejected,
     User,
     credential,
@@ -113,7 +114,7 @@ class Authority:
         with self._lock:
             return self._consent if self._consent is not None else (self.default_user, True)
 
-    def configure(self, /, **changes: Any) -> Settings:
+    def configure(self, /, **changes: Unpack[SettingValues]) -> Settings:
         """Change settings (see :class:`Settings`) until the next reset."""
         if not changes:
             return self.settings

@@ -13,7 +13,7 @@ import secrets
 import string
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import BODY_STYLES, BodyStyle
@@ -126,6 +126,18 @@ class Settings:
 
 #: every setting, in order: ``name``, ``type``, ``default`` and ``metadata["help"]``
 SETTINGS: Final = dataclasses.fields(Settings)
+
+
+class SettingValues(TypedDict, total=False):
+    """The settings as keywords (``LwaServer(expires_in=60)``, ``configure(body_style="modern")``), typed:
+    the fields of :class:`Settings`, which describes them (a test keeps the two the same)."""
+
+    expires_in: int
+    json_body: bool
+    body_style: BodyStyle
+    rotate_refresh_tokens: bool
+    enforce_poll_interval: bool
+    interactive_consent: bool
 
 
 def setting_kind(setting: dataclasses.Field[Any]) -> Literal["int", "bool", "choice"]:

@@ -244,14 +244,16 @@ def _for_this_test(server: LwaServer) -> LwaServer:
 
 def _check(item: pytest.Item, server: LwaServer) -> None:
     """Fail the test for faults it queued but never triggered, or errors inside the server thread."""
-    problems = [f"queued fault never used: {fault.describe()}" for fault in server.pending_faults]
-    problems += [f"the server failed inside its thread: {error!r}" for error in server.app.errors]
-    if not problems:
+    try:
+        server.check()
+    except AssertionError as failed:
+        problems = str(failed)
+    else:
         return
     reports = item.stash.get(_REPORTS, {}).values()
     if any(report.failed or hasattr(report, "wasxfail") for report in reports):
         return  # the test's own failure (or expected failure) says more
     pytest.fail(
-        "lwa_server: " + "\n".join(problems) + "\n(@pytest.mark.lwa(teardown_checks=False) turns this check off)",
+        f"lwa_server: {problems}\n(@pytest.mark.lwa(teardown_checks=False) turns this check off)",
         pytrace=False,
     )

@@ -23,10 +23,11 @@ from .amazon_hosts import PROXY_HOSTS
 from .app import LwaApp
 from .authority import Authority, Client, Settings, User
 from .clock import ManualClock
-from .errors import BodyStyle, LwaError
+from .errors import LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate
 from .grants.selling_partner import SellingPartner
 from .handler import RequestHandler
+from .model import SettingValues
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, Proxy, Server, listen
 from .tls import make_certificates
@@ -76,9 +77,6 @@ class LwaServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        expires_in: int = 3600,
-        json_body: bool = True,
-        body_style: BodyStyle = "classic",
         tls: bool = False,
         tick: bool = False,
         log_size: int | None = None,
@@ -91,11 +89,11 @@ class LwaServer:
         proxy_token: str | None = None,
         certificate_authority: tuple[bytes, bytes] | None = None,
         amazon_hosts: bool = False,
+        **settings: Unpack[SettingValues],
     ) -> None:
-        #: the state and rules this server serves
-        self.authority = Authority(
-            Settings(expires_in=expires_in, json_body=json_body, body_style=body_style), tick=tick
-        )
+        #: the state and rules this server serves; ``settings`` (any of :class:`Settings`) are the ones a
+        #: reset restores
+        self.authority = Authority(Settings(**settings), tick=tick)
         self.app = LwaApp(self.authority, log_size)
         #: what the port serves; wrap it (as the standalone server's admin API does) to add routes
         self.wsgi_app: WSGIApplication = self.app
@@ -409,12 +407,38 @@ class LwaServer:
         """Queued faults not yet spent."""
         return self.app.faults.pending
 
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        self.app.faults.clear()
+
+    # --- the server's own failures --------------------------------------------------------------
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """What the mock raised inside its thread since the last reset (each answered as a JSON 500), oldest
+        first, at most 100."""
+        return list(self.app.errors)
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` when a queued fault was never used (the test did not exercise what it set
+        up) or the mock failed inside its thread (the first such exception is the cause); the ``lwa_server``
+        fixture calls it after each passing test."""
+        problems = [f"queued fault never used: {fault.describe()}" for fault in self.pending_faults]
+        failures = self.errors
+        problems += [f"the server failed inside its thread: {error!r}" for error in failures]
+        if problems:
+            raise AssertionError("\n".join(problems)) from (failures[0] if failures else None)
+
     # --- the request log ----------------------------------------------------------------------
 
     @property
     def request_log(self) -> list[RecordedRequest]:
         """Every request this server saw since the last reset, oldest first, secrets redacted."""
         return list(self.app.log)
+
+    def clear_log(self) -> None:
+        """Forget the requests logged so far (clients, tokens and faults stay)."""
+        self.app.log.clear()
 
     def token_requests(self, **criteria: Unpack[Criteria]) -> list[RecordedRequest]:
         """The logged ``POST /auth/o2/token`` requests matching ``criteria`` (see :meth:`assert_token_requests`)."""

@@ -51,7 +51,7 @@ class Served:
             "client_secret": self.client.client_secret,
         }
         assert requests.post(self.server.token_url, data=form, timeout=5).status_code == 200
-        assert self.server.app.errors == []
+        assert self.server.errors == []
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["close", "keep-alive"])
@@ -228,7 +228,7 @@ def test_many_threads_issue_refresh_and_revoke_at_once(lwa_server: LwaServer) ->
     for token in access:
         lwa_server.verify(token)
     assert len(lwa_server.request_log) == 400
-    assert lwa_server.app.errors == []
+    assert lwa_server.errors == []
 
 
 def test_secrets_never_show(lwa_server: LwaServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,7 +270,7 @@ def test_any_host_header_is_answered_and_logged(served: Served, host: str, caplo
     with caplog.at_level("INFO", logger="pytest_lwa.access"):
         r = requests.post(served.server.token_url, data=form, headers={"Host": host}, timeout=5)
     assert (r.status_code, r.json()["error"]) == (400, "invalid_request")  # no client_id: Amazon's answer
-    assert served.server.app.errors == []
+    assert served.server.errors == []
     (line,) = [record.getMessage() for record in caplog.records]  # the access log line can be written
     assert "/auth/o2/token grant_type=client_credentials" in line
 

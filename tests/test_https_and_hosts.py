@@ -88,7 +88,7 @@ def test_garbage_instead_of_a_handshake_is_dropped_quietly(lwa_https_server: Lwa
     ):
         tls.sendall(b"GET /auth/o2/tokeninfo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert tls.recv(20).startswith(b"HTTP/1.1 400")
-    assert lwa_https_server.app.errors == []
+    assert lwa_https_server.errors == []
 
 
 @pytest.mark.parametrize(

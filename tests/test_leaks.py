@@ -98,7 +98,7 @@ def test_rejected_requests_leave_no_memory_behind(server: LwaServer) -> None:
     finally:
         tracemalloc.stop()
     assert grown < 256 * 1024, f"{grown / 1024:.0f} KiB still held after 1,320 rejected requests"
-    assert server.app.errors == []
+    assert server.errors == []
 
 
 def test_catalogue_errors_are_raised_new_every_time() -> None:

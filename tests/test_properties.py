@@ -124,4 +124,4 @@ def test_every_answer_is_documented(server: tuple[LwaServer, Client], data: st.D
     else:
         assert list(answer) == ["error_description", "error"]
         assert (response.status, answer["error"], answer["error_description"]) in CATALOGUE
-    assert running.app.errors == []
+    assert running.errors == []

@@ -178,3 +178,58 @@ def test_public_names_resolve() -> None:
     assert set(pytest_lwa.__all__) <= set(dir(pytest_lwa))
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         _ = pytest_lwa.nope  # type: ignore[attr-defined]
+
+
+def test_every_setting_is_a_constructor_keyword_that_a_reset_restores() -> None:
+    import dataclasses
+    import typing
+
+    from pytest_lwa.model import SETTINGS, SettingValues
+
+    hints = typing.get_type_hints(SettingValues)
+    assert list(hints) == [setting.name for setting in SETTINGS]  # the typed keywords are the settings, in order
+    assert hints == typing.get_type_hints(Settings)
+    changed = {"expires_in": 60, "json_body": False, "body_style": "modern", "rotate_refresh_tokens": True,
+               "enforce_poll_interval": True, "interactive_consent": True}  # fmt: skip
+    server = LwaServer(**changed)  # type: ignore[arg-type]
+    assert dataclasses.asdict(server.settings) == changed
+    server.configure(expires_in=5, interactive_consent=False)
+    server.reset()
+    assert dataclasses.asdict(server.settings) == changed
+    with pytest.raises(ValueError, match="body_style must be one of classic, modern, got 'fancy'"):
+        LwaServer(body_style="fancy")  # type: ignore[typeddict-item]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'expires'"):
+        LwaServer(expires=10)  # type: ignore[call-arg]
+
+
+def test_the_server_owns_its_checks(lwa_server: LwaServer) -> None:
+    lwa_server.check()  # nothing queued, nothing failed
+    fault = lwa_server.fail_next("server_error")
+    with pytest.raises(AssertionError, match=r"^queued fault never used: ") as unused:
+        lwa_server.check()
+    assert fault.describe() in str(unused.value)
+    lwa_server.clear_faults()
+    assert lwa_server.pending_faults == []
+    lwa_server.check()
+    requests.get(lwa_server.tokeninfo_url, timeout=5)
+    assert len(lwa_server.request_log) == 1
+    lwa_server.clear_log()
+    assert lwa_server.request_log == []
+
+
+def test_check_names_a_failure_inside_the_server_and_chains_it(
+    lwa_server: LwaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(lwa_server.authority, "verify", broken)
+    assert requests.get(lwa_server.tokeninfo_url, params={"access_token": "x"}, timeout=5).status_code == 500
+    (error,) = lwa_server.errors
+    with pytest.raises(
+        AssertionError, match=r"the server failed inside its thread: RuntimeError\('broken on purpose'\)"
+    ) as failed:
+        lwa_server.check()
+    assert failed.value.__cause__ is error
+    lwa_server.reset()
+    assert lwa_server.errors == []

@@ -353,7 +353,7 @@ def test_unexpected_failure_is_a_json_500_and_is_recorded(
     r = token_request()
     assert (r.status_code, r.content) == (500, b"{}")  # as Amazon answers a fault of its own (R23)
     assert r.headers["X-Amzn-Errortype"] == "InternalFailure:http://internal.amazon.com/coral/com.amazon.coral.service/"
-    assert [str(e) for e in lwa_server.app.errors] == ["boom"]
+    assert [str(e) for e in lwa_server.errors] == ["boom"]
 
 
 def test_a_missing_grant_parameter_is_named_before_a_missing_client_id(lwa_server: LwaServer) -> None:

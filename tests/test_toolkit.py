@@ -327,7 +327,7 @@ def test_a_request_that_outlives_its_test_stays_out_of_the_next(lwa_server: LwaS
     assert server is not None
     assert server.connections.wait_idle(5)  # the delayed request has finished
     assert lwa_server.request_log == []
-    assert lwa_server.app.errors == []
+    assert lwa_server.errors == []
 
 
 def test_pkce_verifiers_and_secrets_never_reach_the_log(lwa_server: LwaServer) -> None:
