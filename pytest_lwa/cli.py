@@ -344,6 +344,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 proxy_token=args.admin_token if args.proxy_passthrough else None,
                 certificate_authority=_authority(args),
                 amazon_hosts=args.amazon_hosts,
+                **config.settings,  # a reset restores them: the registrations below are all it re-applies
             )
         except (RuntimeError, ValueError) as error:  # --tls or --proxy without trustme; a bad --ca-cert
             raise ConfigError(str(error)) from None

@@ -81,8 +81,7 @@ class Config:
 
     def apply(self, authority: Authority) -> list[dict[str, Any]]:
         """Register clients, users, selling partners and SP-API applications and issue refresh tokens;
-        returns the refresh tokens issued."""
-        authority.configure(**self.settings)
+        returns the refresh tokens issued. (The settings are the server's own: ``LwaServer(**settings)``.)"""
         for client in self.clients:
             authority.add_client(**client)
         for user in self.users:
@@ -157,7 +156,9 @@ def load_config(path: str | Path) -> Config:
 def check(config: Config, where: str) -> None:
     """Apply ``config`` to a scratch authority, turning any complaint into a :class:`ConfigError`."""
     try:
-        config.apply(Authority())
+        authority = Authority()
+        authority.configure(**config.settings)
+        config.apply(authority)
     except (TypeError, ValueError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise ConfigError(f"{where}: {message}") from None

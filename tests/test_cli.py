@@ -469,3 +469,12 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"pytest-lwa {importlib.metadata.version('pytest-lwa')}\n"
+
+
+def test_a_reset_restores_the_settings_serve_started_with(served: Serve) -> None:
+    _, ready = served("--expires-in", "60", "--body-style", "modern", "--log-level", "error")
+    admin = ready["url"] + "/_lwa/"
+    assert requests.post(admin + "settings", json={"expires_in": 5, "body_style": "classic"}, timeout=5).ok
+    assert requests.post(admin + "reset", timeout=5).ok
+    settings = requests.get(admin + "settings", timeout=5).json()
+    assert (settings["expires_in"], settings["body_style"]) == (60, "modern")
