@@ -239,6 +239,15 @@ class LwaServer:
         self._server = self._thread = None
         return server.connections.wait_idle(drain)
 
+    @property
+    def busy(self) -> int:
+        """Connections being served now (one waiting for its next request counts); 0 when not running."""
+        return self._server.workers.busy if self._server is not None else 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no request is being answered; whether none is."""
+        return self._server is None or self._server.connections.wait_idle(timeout)
+
     def reset(self) -> None:
         """Forget clients, users, tokens, faults, the request log and recorded errors; restore the
         constructor's settings; start a new clock."""

@@ -153,16 +153,14 @@ def test_hundreds_of_stalled_clients_hold_no_one_up_and_are_all_released(keep_al
         stalled = [stack.enter_context(socket.create_connection(("127.0.0.1", server.port))) for _ in range(STALLED)]
         for sock in stalled:
             sock.sendall(b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Ty")
-        assert server._server is not None
-        workers = server._server.workers
-        wait_until(lambda: workers.busy >= STALLED, f"serving the {STALLED} stalled connections")
+        wait_until(lambda: server.busy >= STALLED, f"serving the {STALLED} stalled connections")
         answered = get_token(server)
         assert answered.status_code == 200
-        assert workers.busy >= STALLED, "the stalled connections were released before the good one was answered"
+        assert server.busy >= STALLED, "the stalled connections were released before the good one was answered"
         for sock in stalled:
             status, _, body = answer_of(sock)
             assert (status, body) == (408, TIMEOUT_BODY)
-        wait_until(lambda: workers.busy == 0, "releasing every stalled connection")
+        wait_until(lambda: server.busy == 0, "releasing every stalled connection")
         wait_until(lambda: threading.active_count() <= idle_threads + 2, "idle worker threads ending")
 
 
@@ -173,9 +171,7 @@ def test_over_the_connection_limit_answers_503_then_recovers(caplog: pytest.LogC
         try:
             for sock in held:
                 sock.sendall(b"P")
-            assert server._server is not None
-            workers = server._server.workers
-            wait_until(lambda: workers.busy == 2, "serving the two held connections")
+            wait_until(lambda: server.busy == 2, "serving the two held connections")
             with caplog.at_level(logging.WARNING, logger="pytest_lwa"):
                 refused = get_token(server)
             assert refused.status_code == 503
@@ -186,7 +182,7 @@ def test_over_the_connection_limit_answers_503_then_recovers(caplog: pytest.LogC
         finally:
             for sock in held:
                 sock.close()
-        wait_until(lambda: workers.busy == 0, "releasing the held connections")
+        wait_until(lambda: server.busy == 0, "releasing the held connections")
         assert get_token(server).status_code == 200
 
 

@@ -25,8 +25,7 @@ def full() -> Iterator[tuple[LwaServer, list[float]]]:
         server._server.clock = lambda: now[0]
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as held:
             held.sendall(b"P")
-            workers = server._server.workers
-            wait_until(lambda: workers.busy == 1, "serving the held connection")
+            wait_until(lambda: server.busy == 1, "serving the held connection")
             yield server, now
 
 

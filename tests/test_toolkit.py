@@ -323,9 +323,7 @@ def test_a_request_that_outlives_its_test_stays_out_of_the_next(lwa_server: LwaS
     with pytest.raises(requests.ReadTimeout):
         requests.post(lwa_server.token_url, data={"grant_type": "client_credentials"}, timeout=0.05)
     lwa_server.reset()  # what the fixture does between tests
-    server = lwa_server._server
-    assert server is not None
-    assert server.connections.wait_idle(5)  # the delayed request has finished
+    assert lwa_server.wait_idle(5)  # the delayed request has finished
     assert lwa_server.request_log == []
     assert lwa_server.errors == []
 
