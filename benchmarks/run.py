@@ -180,6 +180,29 @@ with open(sys.argv[1], "w") as ready:
 server.serve_forever()
 """
 
+#: the mock's own WSGI app, with the demo client, hosted by another server: waitress (an asynchronous loop
+#: reading requests, a thread pool answering them) or werkzeug's threaded development server
+SAME_APP = """
+import json, sys
+from pytest_lwa import LwaServer
+from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+mock = LwaServer(tick=True)  # never started: only its app is served
+mock.add_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+if sys.argv[2] == "waitress":
+    import waitress
+    server = waitress.create_server(mock.app, host="127.0.0.1", port=0)
+    port, run = server.effective_port, server.run
+else:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args): pass
+    server = make_server("127.0.0.1", 0, mock.app, threaded=True, request_handler=Quiet)
+    port, run = server.port, server.serve_forever
+with open(sys.argv[1], "w") as ready:
+    json.dump({"url": f"http://127.0.0.1:{port}"}, ready)
+run()
+"""
+
 PEER = """
 const { OAuth2Server } = require('oauth2-mock-server');
 (async () => {
@@ -289,11 +312,19 @@ def round_trip(count: int, with_peer: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         script = Path(tmp) / "bare.py"
         script.write_text(BARE_WERKZEUG)
+        same = Path(tmp) / "same.py"
+        same.write_text(SAME_APP)
         ours, _ = stack.enter_context(running(serve_command(Path(tmp) / "lwa.json"), Path(tmp) / "lwa.json"))
         bare, _ = stack.enter_context(running([PYTHON, str(script), str(Path(tmp) / "b.json")], Path(tmp) / "b.json"))
+        hosts = {
+            name: stack.enter_context(running([PYTHON, str(same), str(Path(tmp) / f"{name}.json"), name],
+                                              Path(tmp) / f"{name}.json"))[0]
+            for name in ("waitress", "werkzeug")
+        }  # fmt: skip
         targets: dict[str, Target] = {
             "ours": (ours["url"] + "/auth/o2/token", demo_form(), None),
             "bare": (bare["url"] + "/auth/o2/token", demo_form(), None),
+            **{name: (host["url"] + "/auth/o2/token", demo_form(), None) for name, host in hosts.items()},
         }
         package = start_peer(stack) if with_peer else None
         if package is not None:
@@ -304,7 +335,9 @@ def round_trip(count: int, with_peer: bool) -> None:
                 ("id", "s"),
             )
         rates = interleaved_rates(targets, count)
-        fresh = interleaved_rates({name: targets[name] for name in ("ours", "bare")}, count, keep_alive=False)
+        fresh = interleaved_rates(
+            {name: targets[name] for name in ("ours", "bare", "waitress", "werkzeug")}, count, keep_alive=False
+        )
     ratio = rates["bare"] / rates["ours"]
     report(
         "round trip, keep-alive session",
@@ -321,6 +354,16 @@ def round_trip(count: int, with_peer: bool) -> None:
         "(for information)",
         None,
     )
+    # the same app under other servers: what the serving layer costs, keep-alive and a connection per request
+    for host in ("waitress", "werkzeug"):
+        for label, measured in (("keep-alive", rates), ("new connections", fresh)):
+            ratio = measured["ours"] / measured[host]
+            report(
+                f"same app on {host}, {label}",
+                f"ours {measured['ours']:.0f} req/s vs {measured[host]:.0f} req/s = {ratio:.2f}x its rate",
+                "(for information)",
+                None,
+            )
     if not with_peer:
         return
     if package is None:
