@@ -465,6 +465,22 @@ def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
     assert "basic-id auth=basic -> 401 invalid_client" in err
 
 
+def test_health_checks_stay_out_of_the_info_log(served: Serve) -> None:
+    """A container's health check asks /_lwa/health every few seconds: only its failures are worth a line."""
+    proc, ready = served()
+    for path in ("health", "health/", "clients", "nope"):
+        requests.get(ready["url"] + "/_lwa/" + path, timeout=5)
+    requests.post(ready["url"] + "/_lwa/health", timeout=5)
+    proc.terminate()
+    _, err = proc.communicate(timeout=10)
+    admin = [line.split(" ", 1)[1] for line in err.splitlines() if line.endswith("(admin)")]
+    assert admin == [
+        "GET /_lwa/clients -> 200 (admin)",
+        "GET /_lwa/nope -> 404 (admin)",
+        "POST /_lwa/health -> 405 (admin)",
+    ]
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     import importlib.metadata
 
