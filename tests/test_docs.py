@@ -116,3 +116,13 @@ def test_every_setting_and_admin_endpoint_is_documented() -> None:
     for endpoint in AdminApp(server.app, server, token=None, enabled=True, on_reset=server.reset).endpoints():
         method, path = endpoint.split(" ")
         assert f"{method} {path}" in serve, endpoint
+
+
+def test_every_variable_of_serve_is_documented() -> None:
+    from pytest_lwa.cli import build_parser
+    from pytest_lwa.environment import CONFIG_TOML, variables
+
+    serve = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    section = serve.split("### Environment variables")[1].split("\n## ")[0]
+    for name in [*variables(build_parser()), CONFIG_TOML]:
+        assert f"`{name}`" in section, name
