@@ -298,6 +298,49 @@ def test_github_actions_recipe_uses_real_options() -> None:
     assert env["LWA_REFRESH_TOKEN"] == config.refresh_tokens[0]["token"]
 
 
+def test_the_container_examples_use_real_variables(tmp_path: Path) -> None:
+    """The GitHub Actions service and the compose file configure the image with variables serve reads; the
+    compose file's client gets a token from a server configured as its mock service is."""
+    from ruamel.yaml import YAML
+
+    service = YAML(typ="safe").load(ROOT / "examples" / "ci" / "github-actions-service.yml")
+    lwa = service["jobs"]["test"]["services"]["lwa"]
+    assert lwa["image"].endswith("/pytest-lwa:latest")
+    args = with_environment(build_parser(), ["serve"], lwa["env"])
+    config = _config(args)
+    assert args.admin_token == "ci-admin"
+    steps = {step.get("name"): step for step in service["jobs"]["test"]["steps"]}
+    assert steps["Tests"]["env"]["LWA_CLIENT_ID"] == config.clients[0]["client_id"]
+    assert steps["Tests"]["env"]["LWA_REFRESH_TOKEN"] == config.refresh_tokens[0]["token"]
+
+    compose = YAML(typ="safe").load(ROOT / "examples" / "ci" / "compose.yaml")
+    mock, app = compose["services"]["lwa"], compose["services"]["app"]
+    assert mock["build"] == "../.."
+    mounted = {target: source for source, target, _ in (volume.split(":") for volume in mock["volumes"])}
+    environ = dict(mock["environment"])
+    environ["LWA_CONFIG"] = str(ROOT / "examples" / "ci" / mounted[environ["LWA_CONFIG"]])
+    environ["LWA_PORT"], environ["LWA_READY_FILE"] = "0", str(tmp_path / "ready.json")
+    assert app["depends_on"] == {"lwa": {"condition": "service_healthy"}}
+    assert app["extra_hosts"] == [f"api.amazon.com:{mock['networks']['ci']['ipv4_address']}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_lwa", "serve", "--log-level", "warning"],
+        env={**os.environ, **environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = wait_for(tmp_path / "ready.json", proc)["url"]
+        command = [sys.executable if part == "python" else part for part in app["command"]]
+        token_url = app["environment"]["LWA_TOKEN_URL"].replace("http://lwa:8080", url)
+        client = subprocess.run(
+            command, env={**os.environ, "LWA_TOKEN_URL": token_url}, capture_output=True, text=True, timeout=30,
+            check=True,
+        )  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    answer = json.loads(client.stdout)
+    assert (answer["token_type"], answer["scope"]) == ("bearer", "sellingpartnerapi::notifications")
+
+
 # --- in-process ----------------------------------------------------------------------------------
 
 
