@@ -169,7 +169,10 @@ class AdminApp:
             response = _json({"error": "bad_request", "message": f"missing field {error.args[0]!r}"}, 400)
         except (TypeError, ValueError) as error:
             response = _json({"error": "bad_request", "message": str(error)}, 400)
-        access_log.info("%s %s -> %d (admin)", environ.get("REQUEST_METHOD"), path, response.status_code)
+        # a container's health check polls /_lwa/health every few seconds: its answers stay out of the info log
+        polled = path.rstrip("/") == PREFIX + "health" and response.status_code == 200
+        log = access_log.debug if polled else access_log.info
+        log("%s %s -> %d (admin)", environ.get("REQUEST_METHOD"), path, response.status_code)
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:

@@ -19,7 +19,8 @@ from types import FrameType
 from typing import Any, Final, TextIO
 
 from .amazon_hosts import PROXY_HOSTS
-from .config import Config, ConfigError, check, load_config, parse_client
+from .config import Config, ConfigError, check, load_config, parse_client, parse_config
+from .environment import CONFIG_TOML, describe, with_environment
 from .errors import BODY_STYLES
 from .grants.selling_partner import SellingPartnerApp
 from .model import SETTINGS, setting_choices, setting_kind
@@ -184,16 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--cacert", metavar="PEM", help="trust this CA bundle for an https URL")
     probe.add_argument("--insecure", action="store_true", help="do not verify an https URL's certificate")
     probe.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS", help="per request (default 10)")
-    return parser
+    return describe(parser)  # each serve option's LWA_ variable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exit:  # argparse has printed the usage and the problem
         return exit.code if isinstance(exit.code, int) else 2
     try:
+        if args.command == "serve":  # the LWA_ variables, for a container given no arguments
+            args = with_environment(parser, argv, os.environ)
         return run_probe(args) if args.command == "probe" else serve(args)
     except ConfigError as error:
         print(f"pytest-lwa: error: {error}", file=sys.stderr)
@@ -226,7 +230,11 @@ def run_probe(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    config = load_config(args.config) if args.config else Config()
+    if args.config:
+        config = load_config(args.config)
+    else:  # LWA_CONFIG_TOML, or nothing
+        toml = getattr(args, "config_toml", None)
+        config = parse_config(toml, CONFIG_TOML) if toml else Config()
     flags = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
     config.settings.update({name: value for name, value in flags.items() if value is not None})
     config.clients.extend(parse_client(text) for text in args.client)

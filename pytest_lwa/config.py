@@ -52,7 +52,7 @@ from typing import Any, Final
 
 from .authority import Authority, Settings
 
-__all__ = ["Config", "ConfigError", "load_config", "parse_client"]
+__all__ = ["Config", "ConfigError", "load_config", "parse_client", "parse_config"]
 
 KEYS: Final[dict[str, frozenset[str]]] = {
     "settings": frozenset(Settings.__dataclass_fields__),
@@ -125,11 +125,19 @@ def load_config(path: str | Path) -> Config:
     """Read and check a configuration file; raises :class:`ConfigError` with a one-line reason."""
     where = f"config {path}"
     try:
-        with open(path, "rb") as stream:
-            document = tomllib.load(stream)
+        text = Path(path).read_bytes().decode()
     except OSError as error:
         raise ConfigError(f"{where}: cannot read it: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{where}: not valid TOML: {error}") from None
+    return parse_config(text, where)
+
+
+def parse_config(text: str, where: str) -> Config:
+    """Check a configuration file's text; ``where`` begins each complaint (:class:`ConfigError`)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{where}: not valid TOML: {error}") from None
     unknown = set(document) - set(KEYS)
     if unknown:

@@ -25,6 +25,7 @@ from helpers import token_request, wait_for
 
 from pytest_lwa.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, _config, build_parser, main, serve
 from pytest_lwa.config import load_config
+from pytest_lwa.environment import CONFIG_TOML, variables, with_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 APPSTORE = "appstore::apps:readwrite"
@@ -296,6 +297,93 @@ def test_github_actions_recipe_uses_real_options() -> None:
     assert env["LWA_REFRESH_TOKEN"] == config.refresh_tokens[0]["token"]
 
 
+def test_the_container_examples_use_real_variables(tmp_path: Path) -> None:
+    """The GitHub Actions service and the compose file configure the image with variables serve reads; the
+    compose file's client gets a token from a server configured as its mock service is."""
+    from ruamel.yaml import YAML
+
+    service = YAML(typ="safe").load(ROOT / "examples" / "ci" / "github-actions-service.yml")
+    lwa = service["jobs"]["test"]["services"]["lwa"]
+    assert lwa["image"].endswith("/pytest-lwa:latest")
+    args = with_environment(build_parser(), ["serve"], lwa["env"])
+    config = _config(args)
+    assert args.admin_token == "ci-admin"
+    steps = {step.get("name"): step for step in service["jobs"]["test"]["steps"]}
+    assert steps["Tests"]["env"]["LWA_CLIENT_ID"] == config.clients[0]["client_id"]
+    assert steps["Tests"]["env"]["LWA_REFRESH_TOKEN"] == config.refresh_tokens[0]["token"]
+
+
+#: inside `unshare --mount --net`: loopback up, api.amazon.com mapped to it, the compose file's mock service as
+#: serve (its environment, the port and files made local), then the app's own command with its own environment
+COMPOSE_IN_NAMESPACE = """
+import json, os, subprocess, sys, time
+from pathlib import Path
+spec = json.loads(Path(sys.argv[1]).read_text())
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+subprocess.run(["mount", "--bind", spec["hosts"], "/etc/hosts"], check=True)
+ready = Path(spec["mock"]["LWA_READY_FILE"])
+mock = subprocess.Popen([sys.executable, "-m", "pytest_lwa", "serve", "--log-level", "warning"],
+                        env={**os.environ, **spec["mock"]}, stdout=subprocess.DEVNULL)
+try:
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert mock.poll() is None and time.monotonic() < deadline, "the mock did not start"
+        time.sleep(0.05)
+    app = subprocess.run(spec["command"], env={**os.environ, **spec["app"]}, capture_output=True, text=True,
+                         timeout=30)
+    print(json.dumps({"ready": json.loads(ready.read_text()), "out": app.stdout, "err": app.stderr}))
+finally:
+    mock.terminate()
+    mock.wait(timeout=10)
+"""
+
+
+def test_the_compose_example_maps_amazons_host_to_the_mock(tmp_path: Path) -> None:
+    """The compose file's app, unchanged, gets a token from https://api.amazon.com: its mock service's
+    variables, the host mapping and the shared authority, in a private mount and network namespace."""
+    from ruamel.yaml import YAML
+
+    compose = YAML(typ="safe").load(ROOT / "examples" / "ci" / "compose.yaml")
+    mock, app = compose["services"]["lwa"], compose["services"]["app"]
+    assert mock["build"] == "../.."
+    assert app["depends_on"] == {"lwa": {"condition": "service_healthy"}}
+    address = mock["networks"]["ci"]["ipv4_address"]
+    assert app["extra_hosts"] == [f"api.amazon.com:{address}"]
+    shared = {target for _, target, *_ in (volume.split(":") for volume in app["volumes"])}
+    environ = dict(mock["environment"])
+    assert Path(environ["LWA_CA_FILE"]).parent.as_posix() in shared  # the app reads the authority the mock writes
+    assert app["environment"]["SSL_CERT_FILE"] == environ["LWA_CA_FILE"]
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("the host mapping runs in a private mount and network namespace, which needs root and unshare")
+    mounted = {target: source for source, target, *_ in (volume.split(":") for volume in mock["volumes"])}
+    environ["LWA_CONFIG"] = str(ROOT / "examples" / "ci" / mounted[environ["LWA_CONFIG"]])
+    environ["LWA_CA_FILE"] = str(tmp_path / "lwa-ca.pem")
+    environ["LWA_READY_FILE"] = str(tmp_path / "ready.json")
+    (tmp_path / "hosts").write_text("127.0.0.1 localhost\n127.0.0.1 api.amazon.com\n")
+    spec = {
+        "hosts": str(tmp_path / "hosts"),
+        "mock": environ,
+        "app": {**app["environment"], "SSL_CERT_FILE": environ["LWA_CA_FILE"]},
+        "command": [sys.executable if part == "python" else part for part in app["command"]],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    (tmp_path / "in_namespace.py").write_text(COMPOSE_IN_NAMESPACE)
+    command = [
+        "unshare",
+        "--mount",
+        "--net",
+        sys.executable,
+        str(tmp_path / "in_namespace.py"),
+        str(tmp_path / "spec.json"),
+    ]
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout.splitlines()[-1])
+    assert result["ready"]["port"] == 443
+    answer = json.loads(result["out"])
+    assert (answer["token_type"], answer["scope"]) == ("bearer", "sellingpartnerapi::notifications"), result["err"]
+
+
 # --- in-process ----------------------------------------------------------------------------------
 
 
@@ -464,6 +552,22 @@ def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
     assert "basic-id auth=basic -> 401 invalid_client" in err
 
 
+def test_health_checks_stay_out_of_the_info_log(served: Serve) -> None:
+    """A container's health check asks /_lwa/health every few seconds: only its failures are worth a line."""
+    proc, ready = served()
+    for path in ("health", "health/", "clients", "nope"):
+        requests.get(ready["url"] + "/_lwa/" + path, timeout=5)
+    requests.post(ready["url"] + "/_lwa/health", timeout=5)
+    proc.terminate()
+    _, err = proc.communicate(timeout=10)
+    admin = [line.split(" ", 1)[1] for line in err.splitlines() if line.endswith("(admin)")]
+    assert admin == [
+        "GET /_lwa/clients -> 200 (admin)",
+        "GET /_lwa/nope -> 404 (admin)",
+        "POST /_lwa/health -> 405 (admin)",
+    ]
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     import importlib.metadata
 
@@ -478,3 +582,178 @@ def test_a_reset_restores_the_settings_serve_started_with(served: Serve) -> None
     assert requests.post(admin + "reset", timeout=5).ok
     settings = requests.get(admin + "settings", timeout=5).json()
     assert (settings["expires_in"], settings["body_style"]) == (60, "modern")
+
+
+# --- the environment: LWA_ variables, for a container given no arguments -------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_lwa_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's own LWA_ variables reach neither main() nor the servers the tests start."""
+    for name in [*variables(build_parser()), CONFIG_TOML]:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_every_option_and_setting_has_a_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_lwa.model import SETTINGS
+
+    named = variables(build_parser())
+    for name, action in named.items():  # LWA_ and the option's name: --expires-in is LWA_EXPIRES_IN
+        assert name == "LWA_" + action.option_strings[0].removeprefix("--").replace("-", "_").upper()
+    assert {f"LWA_{setting.name.upper()}" for setting in SETTINGS} < set(named)
+    assert {"LWA_HOST", "LWA_PORT", "LWA_CLIENT", "LWA_CONFIG", "LWA_ADMIN_TOKEN", "LWA_READY_FILE"} < set(named)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in named:
+        assert f"[{name}]" in help_text
+    assert "LWA_CONFIG_TOML holds a configuration file's text" in help_text
+
+
+def test_the_environment_sets_every_option() -> None:
+    environ = {
+        "LWA_HOST": "::1",
+        "LWA_PORT": "0",
+        "LWA_CLIENT": "a:sa:appstore::apps:readwrite,profile  b:sb",
+        "LWA_EXPIRES_IN": "600",
+        "LWA_JSON_BODY": "off",
+        "LWA_BODY_STYLE": "modern",
+        "LWA_ROTATE_REFRESH_TOKENS": "TRUE",
+        "LWA_ENFORCE_POLL_INTERVAL": "1",
+        "LWA_INTERACTIVE_CONSENT": "no",
+        "LWA_TLS": "yes",
+        "LWA_LOG_LEVEL": "warning",
+        "LWA_LOG_SIZE": "5",
+        "LWA_REQUEST_TIMEOUT": "2.5",
+        "LWA_MAX_CONNECTIONS": "3",
+        "LWA_READY_FILE": "/run/ready.json",
+        "LWA_ADMIN_TOKEN": "  spaces kept ",
+        "LWA_CA_FILE": "",  # empty: unset
+    }
+    args = with_environment(build_parser(), ["serve"], environ)
+    assert (args.host, args.port, args.tls, args.proxy, args.ca_file) == ("::1", 0, True, False, None)
+    assert (args.log_level, args.log_size, args.request_timeout, args.max_connections) == ("warning", 5, 2.5, 3)
+    assert (args.ready_file, args.admin_token, args.config_toml) == ("/run/ready.json", "  spaces kept ", None)
+    config = _config(args)
+    assert config.settings == {
+        "expires_in": 600,
+        "json_body": False,
+        "body_style": "modern",
+        "rotate_refresh_tokens": True,
+        "enforce_poll_interval": True,
+        "interactive_consent": False,
+    }
+    assert config.clients == [
+        {"client_id": "a", "client_secret": "sa", "scopes": ["appstore::apps:readwrite", "profile"]},
+        {"client_id": "b", "client_secret": "sb"},
+    ]
+
+
+def test_the_command_line_wins_over_the_environment(tmp_path: Path) -> None:
+    environ = {
+        "LWA_PORT": "1234",
+        "LWA_EXPIRES_IN": "7",
+        "LWA_JSON_BODY": "yes",
+        "LWA_CLIENT": "env:secret",
+        "LWA_CONFIG_TOML": "[settings]\nbody_style = 'modern'\n",
+    }
+    toml = tmp_path / "lwa.toml"
+    toml.write_text("[settings]\nrotate_refresh_tokens = true\n")
+    argv = ["serve", "--port", "0", "--expires-in", "9", "--no-json-body", "--client", "cli:secret"]
+    args = with_environment(build_parser(), [*argv, "--config", str(toml)], environ)
+    assert args.port == 0
+    config = _config(args)  # the file named on the command line, not LWA_CONFIG_TOML
+    assert config.settings == {"expires_in": 9, "json_body": False, "rotate_refresh_tokens": True}
+    assert config.clients == [{"client_id": "cli", "client_secret": "secret"}]  # replaced, not added to
+    assert _config(with_environment(build_parser(), ["serve"], environ)).settings == {
+        "expires_in": 7,
+        "json_body": True,
+        "body_style": "modern",
+    }
+    unset = with_environment(build_parser(), ["serve"], {})
+    # (no port: serve takes 8080, or 443 with --amazon-hosts)
+    assert (unset.host, unset.port, unset.client, unset.config_toml) == ("127.0.0.1", None, [], None)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"LWA_PORT": "http"}, "LWA_PORT='http': 'http' is not a port number"),
+        ({"LWA_PORT": "70000"}, "LWA_PORT='70000': 70000 is not a port number (0-65535; 0 picks a free one)"),
+        ({"LWA_EXPIRES_IN": "0"}, "LWA_EXPIRES_IN='0': 0 must be at least 1"),
+        ({"LWA_BODY_STYLE": "fancy"}, "LWA_BODY_STYLE='fancy': expected one of classic, modern"),
+        ({"LWA_LOG_LEVEL": "loud"}, "LWA_LOG_LEVEL='loud': expected one of debug, info, warning, error"),
+        ({"LWA_TLS": "maybe"}, "LWA_TLS='maybe': expected 1, true, yes, on (on) or 0, false, no, off (off)"),
+        ({"LWA_JSON_BODY": "2"}, "LWA_JSON_BODY='2': expected 1, true, yes, on (on) or 0, false, no, off (off)"),
+        ({"LWA_REQUEST_TIMEOUT": "-1"}, "LWA_REQUEST_TIMEOUT='-1': -1 must be a positive number of seconds"),
+        ({"LWA_CLIENT": "a:b no-secret"},
+         "LWA_CLIENT: --client 'no-secret': expected ID:SECRET or ID:SECRET:SCOPE[,SCOPE...]"),
+        ({"LWA_CONFIG": "{missing}"}, "LWA_CONFIG: config {missing}: cannot read it: No such file or directory"),
+        ({"LWA_CONFIG_TOML": "[clients\n"}, "LWA_CONFIG_TOML: not valid TOML: "),
+        ({"LWA_CONFIG_TOML": "[extras]\n"},
+         "LWA_CONFIG_TOML: unknown table(s) extras; tables are: settings, clients, users, refresh_tokens,"),
+        ({"LWA_CONFIG_TOML": "[settings]\nexpires_in = 0\n"},
+         "LWA_CONFIG_TOML: expires_in must be a whole number of seconds >= 1, got 0"),
+        ({"LWA_CONFIG": "{missing}", "LWA_CONFIG_TOML": "[settings]\n"},
+         "LWA_CONFIG and LWA_CONFIG_TOML are both set; set one of them"),
+    ],
+)  # fmt: skip
+def test_a_bad_variable_is_one_line_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environ: dict[str, str],
+    message: str,
+) -> None:
+    missing = str(tmp_path / "missing.toml")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value.format(missing=missing))
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pytest-lwa: error: " + message.format(missing=missing))
+    assert err.count("\n") == 1
+
+
+def test_a_server_configured_by_the_environment_alone(tmp_path: Path) -> None:
+    """As a container's service runs: no arguments but the command; settings, clients and the admin token
+    from LWA_ variables and LWA_CONFIG_TOML."""
+    ready = tmp_path / "ready.json"
+    toml = """
+        [[clients]]
+        client_id = "ci-app"
+        client_secret = "ci-secret"
+        scopes = ["appstore::apps:readwrite"]
+    """
+    environ = {
+        **os.environ,
+        "LWA_PORT": "0",
+        "LWA_READY_FILE": str(ready),
+        "LWA_EXPIRES_IN": "600",
+        "LWA_BODY_STYLE": "modern",
+        "LWA_ADMIN_TOKEN": "ci-admin",
+        "LWA_CONFIG_TOML": toml,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_lwa", "serve"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        info = wait_for(ready, proc)
+        assert [client["client_id"] for client in info["clients"]] == ["ci-app"]
+        token = grantless(info["url"], "ci-app", "ci-secret")
+        assert token.status_code == 200
+        assert token.json()["expires_in"] == 600
+        wrong = grantless(info["url"], "ci-app", "wrong")
+        assert wrong.status_code == 401
+        assert sorted(wrong.json()) == ["error", "error_description", "error_index", "request_id"]  # modern
+        assert requests.get(info["url"] + "/_lwa/health", timeout=5).status_code == 200
+        assert requests.get(info["url"] + "/_lwa/clients", timeout=5).status_code == 401
+        admin = {"Authorization": "Bearer ci-admin"}
+        assert requests.get(info["url"] + "/_lwa/clients", headers=admin, timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert out.startswith(f"Serving Login With Amazon mock on {info['url']}\n")
+    assert "GET /_lwa/clients -> 401 (admin)" in err
+    assert err.endswith("pytest-lwa: stopped\n")

@@ -130,3 +130,13 @@ def test_nothing_points_at_a_file_outside_the_project() -> None:
         if outside.search(line)
     ]
     assert found == [], "cite docs/contract.md's rows instead"
+
+
+def test_every_variable_of_serve_is_documented() -> None:
+    from pytest_lwa.cli import build_parser
+    from pytest_lwa.environment import CONFIG_TOML, variables
+
+    serve = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    section = serve.split("### Environment variables")[1].split("\n## ")[0]
+    for name in [*variables(build_parser()), CONFIG_TOML]:
+        assert f"`{name}`" in section, name

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 RECIPE = ROOT / "examples" / "ci" / "github-actions.yml"
+SERVICE = ROOT / "examples" / "ci" / "github-actions-service.yml"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
@@ -59,7 +60,7 @@ def test_the_wheel_in_a_fresh_venv_runs_the_readmes_first_test(distributions: li
     assert version.stdout.strip() == f"pytest-lwa {PYPROJECT['project']['version']}"
 
 
-@pytest.mark.parametrize("workflow", [WORKFLOW, RECIPE], ids=["ci", "recipe"])
+@pytest.mark.parametrize("workflow", [WORKFLOW, RECIPE, SERVICE], ids=["ci", "recipe", "service"])
 def test_workflows_are_valid(workflow: Path) -> None:
     result = run(sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", workflow)
     assert "ok -- validation done" in result.stdout
