@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 _HEX = "0123456789abcdef"
-_B64URL = string.ascii_letters + string.digits + "-_"
 ScopeKind = Literal["client_credentials", "user", "any"]
 
 
@@ -90,7 +89,13 @@ def scopes(kind: ScopeKind = "client_credentials", *, min_size: int = 1, max_siz
 
 
 def _opaque(prefix: str, min_size: int) -> st.SearchStrategy[str]:
-    return st.text(_B64URL, min_size=min_size, max_size=min_size + 200).map(prefix.__add__)
+    """``prefix`` and ``min_size`` to ``min_size + 200`` base64url characters, drawn as bytes and encoded: about
+    three times faster to draw than a character at a time, so a test drawing a few tokens stays clear of
+    hypothesis's too-slow health check on a loaded machine."""
+    least, most = -(-min_size * 3 // 4), (min_size + 200) * 3 // 4
+    return st.binary(min_size=least, max_size=most).map(
+        lambda raw: prefix + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    )
 
 
 def access_tokens(kind: Literal["client", "user"] = "client") -> st.SearchStrategy[str]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 from helpers import token_request as send_token_request
+from hypothesis import HealthCheck, settings
 
 from pytest_lwa import Client, LwaServer
 
@@ -27,6 +28,11 @@ if "LWA_SUITE_TEMP" not in os.environ:
     os.environ["TMPDIR"] = os.environ["LWA_SUITE_TEMP"]
     tempfile.tempdir = None  # read TMPDIR again
 _RUN_TEMP = Path(os.environ["LWA_SUITE_TEMP"])
+
+# Data generation is timed against the wall clock: on a machine whose cores are shared, hypothesis's too-slow
+# health check fails a correct test. What the suite checks is behaviour, so that check is off for it.
+settings.register_profile("suite", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 _getaddrinfo = socket.getaddrinfo
 
