@@ -334,6 +334,12 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str], mess
         ([], "[[sp_applications]]\nlogin_uri = 'x'\nredirect_uris = []\n", "log-in and redirect URIs must be absolute"),
         ([], "[[selling_partners]]\nsigns_in = 'yes'\n", "signs_in must be true or false, got 'yes'"),
         ([], "clients = 3\n", "clients must be an array of tables ([[clients]])"),
+        ([], "a = " + "[" * 100_000 + "\n", "nested more than 16 levels deep"),
+        ([], "a = " + "{b = " * 100_000 + "\n", "nested more than 16 levels deep"),
+        ([], "[" + "a." * 100_000 + "a]\n", "nested more than 16 levels deep"),  # parsing it took minutes
+        ([], "[[clients]]\nclient_id" + ".a" * 100_000 + " = 1\n", "nested more than 16 levels deep"),
+        ([], "[[clients]]\nclient_id = " + "[" * 17 + "]" * 17 + "\n", "nested more than 16 levels deep"),
+        ([], "#" * (1024 * 1024) + "\n", "larger than 1048576 bytes (1 MiB); is it the right file?"),
     ],
 )  # fmt: skip
 def test_bad_configuration_is_one_clear_line(
@@ -441,6 +447,15 @@ def test_ready_file_that_cannot_be_written(
     assert main(["serve", "--port", "0", "--ready-file", str(target), "--log-level", "error"]) == 2
     err = capsys.readouterr().err
     assert err == f"pytest-lwa: error: cannot write --ready-file {target}: Permission denied\n"
+
+
+def test_a_config_without_an_end_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    assert main(["serve", "--port", "0", "--config", "/dev/zero"]) == 2  # it was a MemoryError
+    assert capsys.readouterr().err == (
+        "pytest-lwa: error: config /dev/zero: larger than 1048576 bytes (1 MiB); is it the right file?\n"
+    )
 
 
 def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
