@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.metadata
 import ipaddress
@@ -12,6 +13,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -281,10 +283,18 @@ def _banner(
 
 
 def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
+    """Write the ready file (it holds client secrets) readable by its owner alone, whole or not at all: through
+    a new file of a random name beside it, created exclusively (never a planted link), then renamed over it."""
     target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, target)
+    descriptor, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:  # mkstemp makes it 0600
+            stream.write(json.dumps(payload, indent=2) + "\n")
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:

@@ -458,6 +458,47 @@ def test_a_config_without_an_end_is_one_line(capsys: pytest.CaptureFixture[str])
     )
 
 
+def serve_until_ready(argv: list[str], ready: Path) -> None:
+    """Run `serve ARGV --ready-file READY` in-process until its ready file is written, then stop it."""
+    args = build_parser().parse_args(
+        ["serve", "--port", "0", "--log-level", "error", "--ready-file", str(ready), *argv]
+    )
+    stop = threading.Event()
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(serve(args, stop)))
+    thread.start()
+    try:
+        wait_for(ready)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status == [0]
+
+
+def test_the_ready_file_is_for_its_owner_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ready = tmp_path / "ready.json"
+    serve_until_ready(["--client", "ci:ci-secret"], ready)
+    assert ready.stat().st_mode & 0o777 == 0o600  # it holds client secrets
+    assert json.loads(ready.read_text())["clients"][0]["client_secret"] == "ci-secret"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json"]  # no partial file left beside it
+
+
+def test_the_ready_file_follows_no_planted_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A link planted where the ready file used to be written first (``<ready>.partial``) is left alone, and so
+    is the file it points at."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the server's to overwrite\n")
+    ready = tmp_path / "ready.json"
+    planted = tmp_path / "ready.json.partial"
+    planted.symlink_to(victim)
+    serve_until_ready([], ready)
+    assert victim.read_text() == "not the server's to overwrite\n"
+    assert planted.is_symlink()
+    assert not ready.is_symlink()
+    assert json.loads(ready.read_text())["clients"][0]["client_id"] == DEMO_CLIENT_ID
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json", "ready.json.partial", "victim.txt"]
+
+
 def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
     proc, ready = served("--log-level", "debug")
     token = "Atza|IwEBIsecret-access-token-that-must-not-be-logged"
