@@ -30,8 +30,11 @@ from .model import (
     User,
     credential,
     digest,
+    flag,
+    optional_text,
     pkce_challenge,
     random_letters,
+    text,
     words,
 )
 from .tokens import REFRESH_TOKEN, USER_TOKEN, TokenClaims, TokenMinter
@@ -171,7 +174,7 @@ class Authority(SellingPartnerMethods):
         return self._clients.get(client_id)
 
     def _client(self, client: Client | str) -> Client:
-        client_id = client.client_id if isinstance(client, Client) else client
+        client_id = client.client_id if isinstance(client, Client) else text(client, "client_id")
         found = self._clients.get(client_id)
         if found is None:
             raise NotRegistered(f"no client with client_id {client_id!r} is registered", "add_client() registers one")
@@ -222,7 +225,12 @@ class Authority(SellingPartnerMethods):
             return self._new_user(user_id, name, email, postal_code)
 
     def _new_user(self, user_id: str | None, name: str, email: str, postal_code: str) -> User:
-        user = User(credential(user_id, "user_id") or USER_ID_PREFIX + random_letters(28), name, email, postal_code)
+        user = User(
+            credential(user_id, "user_id") or USER_ID_PREFIX + random_letters(28),
+            text(name, "name"),
+            text(email, "email"),
+            text(postal_code, "postal_code"),
+        )
         with self.lock:
             if user.user_id in self._users:
                 raise ValueError(f"a user with user_id {user.user_id!r} is already registered")
@@ -243,7 +251,7 @@ class Authority(SellingPartnerMethods):
     def _user(self, user: User | str | None) -> User:
         if user is None:
             return self.default_user
-        user_id = user.user_id if isinstance(user, User) else user
+        user_id = user.user_id if isinstance(user, User) else text(user, "user_id")
         found = self._users.get(user_id)
         if found is None:
             raise NotRegistered(f"no user with user_id {user_id!r} is registered", "add_user() registers one")
@@ -254,7 +262,7 @@ class Authority(SellingPartnerMethods):
 
         ``set_consent(granted=False)`` makes the user deny: the redirect carries ``error=access_denied``.
         """
-        self._consent = (self._user(user), granted)
+        self._consent = (self._user(user), flag(granted, "granted"))
 
     # --- refresh tokens and revocation --------------------------------------------------------
 
@@ -297,7 +305,7 @@ class Authority(SellingPartnerMethods):
 
     def revoke(self, token: str) -> None:
         """Make a refresh or access token stop working (access tokens issued earlier keep their expiry)."""
-        if token not in self._named and self.minter.read(token) is None:
+        if text(token, "token") not in self._named and self.minter.read(token) is None:
             raise ValueError("that is not a token this server issued (or it was issued before the last reset)")
         with self.lock:
             self.revoked.add(digest(token))
@@ -322,6 +330,8 @@ class Authority(SellingPartnerMethods):
         code_challenge_method: str = "S256",
     ) -> str:
         """An authorization code as the authorize step would give it, skipping the browser."""
+        optional_text(redirect_uri, "redirect_uri")
+        optional_text(code_challenge, "code_challenge")
         if code_challenge_method not in ("S256", "plain"):
             raise ValueError("code_challenge_method must be 'S256' or 'plain'")
         return authorization_code.issue(
@@ -346,11 +356,11 @@ class Authority(SellingPartnerMethods):
 
     def approve_device(self, user_code: str, user: User | str | None = None) -> None:
         """The user enters ``user_code`` and consents: the next poll gets tokens."""
-        self.pairs.decide(user_code, "approved", self._user(user), self.clock.now())
+        self.pairs.decide(text(user_code, "user_code"), "approved", self._user(user), self.clock.now())
 
     def deny_device(self, user_code: str) -> None:
         """The user enters ``user_code`` and refuses: the next poll gets ``access_denied``."""
-        self.pairs.decide(user_code, "denied", None, self.clock.now())
+        self.pairs.decide(text(user_code, "user_code"), "denied", None, self.clock.now())
 
     # --- the token endpoint -------------------------------------------------------------------
 

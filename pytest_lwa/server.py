@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar, Unpack
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -21,14 +21,17 @@ from .app import LwaApp
 from .authority import Authority, Client, Settings, User
 from .clock import ManualClock
 from .errors import BodyStyle, LwaError
-from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate
+from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate, header_map, whole_number
 from .grants.selling_partner import SellingPartner
 from .handler import RequestHandler
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, Proxy, Server, listen
 from .tls import make_certificates
 
-__all__ = ["MAX_CONNECTIONS", "REQUEST_TIMEOUT", "LwaServer"]
+__all__ = ["MAX_CONNECTIONS", "MAX_RETRY_AFTER", "REQUEST_TIMEOUT", "LwaServer"]
+
+#: the largest ``Retry-After`` a throttle fault sends (RFC 9110's recipients handle at least 2**31 - 1)
+MAX_RETRY_AFTER: Final = 2**31 - 1
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -286,6 +289,12 @@ class LwaServer:
         follows the server's body style. ``path=None`` matches every route; ``when`` is a predicate on the
         :class:`~pytest_lwa.recording.RecordedRequest`; ``nth=3`` lets two matching requests through first.
         """
+        if not isinstance(error, str) or not error:
+            raise TypeError(f"error must be an LWA error code (a string such as 'server_error'), got {error!r}")
+        if status is not None:
+            whole_number(status, "status", 400, 599, " (an error's status)")
+        if description is not None and not isinstance(description, str):
+            raise TypeError(f"description must be a string, got {type(description).__name__}")
         known = CATALOGUE.get(error)
         if known is None and description is None:
             raise ValueError(
@@ -298,11 +307,12 @@ class LwaServer:
                 status or (known.status if known else 400), error, description or (known.description if known else "")
             )
         return self.app.faults.add(
-            Fault("error", error=lwa_error, headers=dict(headers or {}), times=times, path=path, when=when, nth=nth)
+            Fault("error", error=lwa_error, headers=header_map(headers), times=times, path=path, when=when, nth=nth)
         )
 
     def throttle_next(self, retry_after: int = 1, times: int = 1, **match: Unpack[Match]) -> Fault:
-        """Answer ``429 too_many_requests`` with ``Retry-After: <retry_after>``."""
+        """Answer ``429 too_many_requests`` with ``Retry-After: <retry_after>`` (whole seconds)."""
+        whole_number(retry_after, "retry_after", 0, MAX_RETRY_AFTER, " (seconds)")
         return self.fail_next("too_many_requests", times=times, headers={"Retry-After": str(retry_after)}, **match)
 
     def respond_next(
@@ -319,7 +329,7 @@ class LwaServer:
         """
         raw = body.encode("utf-8") if isinstance(body, str) else body
         return self.app.faults.add(
-            Fault("raw", status=status, body=raw, headers=dict(headers or {}), times=times, **match)
+            Fault("raw", status=status, body=raw, headers=header_map(headers), times=times, **match)
         )
 
     def delay_next(self, seconds: float, times: int = 1, **match: Unpack[Match]) -> Fault:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, cast
 from urllib.parse import quote, urlsplit
 
-from ..model import NotRegistered, add_query, credential, listed, random_letters, words
+from ..model import NotRegistered, add_query, credential, flag, listed, random_letters, text, words
 from . import authorization_code
 
 if TYPE_CHECKING:
@@ -112,7 +112,8 @@ class SellingPartners:
         self.consent: tuple[SellingPartner, bool] = (self.default, True)
 
     def add_partner(self, selling_partner_id: str | None = None, name: str = "Test Seller") -> SellingPartner:
-        partner = SellingPartner(credential(selling_partner_id, "selling_partner_id") or "A" + random_letters(13), name)
+        partner_id = credential(selling_partner_id, "selling_partner_id") or "A" + random_letters(13)
+        partner = SellingPartner(partner_id, text(name, "name"))
         with self.lock:
             if partner.selling_partner_id in self.partners:
                 raise ValueError(f"a selling partner with id {partner.selling_partner_id!r} is already registered")
@@ -122,7 +123,9 @@ class SellingPartners:
     def partner(self, partner: SellingPartner | str | None) -> SellingPartner:
         if partner is None:
             return self.default
-        partner_id = partner.selling_partner_id if isinstance(partner, SellingPartner) else partner
+        partner_id = (
+            partner.selling_partner_id if isinstance(partner, SellingPartner) else text(partner, "selling_partner_id")
+        )
         found = self.partners.get(partner_id)
         if found is None:
             raise NotRegistered(
@@ -322,6 +325,8 @@ class SellingPartnerMethods:
         ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
         only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
         uris = words(redirect_uris, "redirect_uris")
+        name, published, vendor = text(name, "name"), flag(published, "published"), flag(vendor, "vendor")
+        application_id = credential(application_id, "application_id")
         if application_id in self.selling_partners.apps:  # before a client is made for it
             raise ValueError(f"an application with id {application_id!r} is already registered")
         for uri in (login_uri, *uris):
@@ -329,13 +334,13 @@ class SellingPartnerMethods:
             if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"log-in and redirect URIs must be absolute http(s) URLs, got {uri!r}")
         app = SellingPartnerApp(
-            credential(application_id, "application_id") or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
+            application_id or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
             self._client(client).client_id if client is not None else self.add_client().client_id,
             name,
             login_uri,
             uris,
-            bool(published),
-            bool(vendor),
+            published,
+            vendor,
         )
         return self.selling_partners.add_app(app)
 
@@ -355,13 +360,17 @@ class SellingPartnerMethods:
 
         ``set_seller_consent(granted=False)``: the selling partner cancels, and the workflow ends on Seller
         Central's page, without a redirect (as Amazon documents the Cancel button)."""
-        self.selling_partners.consent = (self.selling_partners.partner(partner), granted)
+        self.selling_partners.consent = (self.selling_partners.partner(partner), flag(granted, "granted"))
 
     def issue_spapi_code(
         self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
     ) -> str:
         """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
-        application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
+        application_id = (
+            application.application_id
+            if isinstance(application, SellingPartnerApp)
+            else text(application, "application_id")
+        )
         app = self.selling_partners.apps.get(application_id)
         if app is None:
             hint = "add_sp_application() registers one"
