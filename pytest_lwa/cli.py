@@ -299,10 +299,14 @@ def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
 
 def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until SIGTERM or SIGINT (or until ``stop`` is set); returns the exit status."""
-    from .admin import AdminApp
+    from .admin import AdminApp, check_token
     from .server import LwaServer
 
     config = _config(args)
+    try:
+        check_token(args.admin_token, "--admin-token")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     if args.ready_file and not Path(args.ready_file).resolve().parent.is_dir():
         raise ConfigError(f"--ready-file {args.ready_file}: the folder {Path(args.ready_file).parent} does not exist")
     handler: logging.Handler | None = None

@@ -207,7 +207,8 @@ BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set()
 )  # fmt: skip
 def test_admin_errors(served: Serve, method: str, path: str, body: str | None, status: int, answer: Any) -> None:
     _, ready = served("--log-level", "error")
-    r = requests.request(method, ready["url"] + "/_lwa/" + path, data=body, timeout=5)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    r = requests.request(method, ready["url"] + "/_lwa/" + path, data=body, headers=headers, timeout=5)
     assert (r.status_code, r.json()) == (status, answer)
 
 
@@ -340,6 +341,9 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str], mess
         ([], "[[clients]]\nclient_id" + ".a" * 100_000 + " = 1\n", "nested more than 16 levels deep"),
         ([], "[[clients]]\nclient_id = " + "[" * 17 + "]" * 17 + "\n", "nested more than 16 levels deep"),
         ([], "#" * (1024 * 1024) + "\n", "larger than 1048576 bytes (1 MiB); is it the right file?"),
+        (["--admin-token", ""], None, "--admin-token is empty: give a non-empty token (is the variable that should"),
+        (["--admin-token", " \t"], None, "--admin-token is empty: give a non-empty token"),
+        (["--admin-token", "two words"], None, "--admin-token must be printable ASCII characters without spaces"),
     ],
 )  # fmt: skip
 def test_bad_configuration_is_one_clear_line(
