@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from .server import LwaServer
 
-__all__ = ["MAX_ADMIN_BODY", "PREFIX", "AdminApp", "check_token"]
+__all__ = ["MAX_ADMIN_BODY", "PREFIX", "AdminApp", "check_token", "is_loopback_name"]
 
 PREFIX: Final = "/_lwa/"
 #: the largest admin request body, in bytes, however it is framed (Content-Length or chunked)

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import dataclasses
 import importlib.metadata
-import ipaddress
 import json
 import logging
 import os
@@ -233,15 +232,6 @@ def _authority(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
         raise ConfigError(f"cannot read {error.filename}: {error.strerror}") from None
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _banner(
     out: TextIO,
     url: str,
@@ -299,7 +289,7 @@ def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
 
 def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until SIGTERM or SIGINT (or until ``stop`` is set); returns the exit status."""
-    from .admin import AdminApp, check_token
+    from .admin import AdminApp, check_token, is_loopback_name
     from .server import LwaServer
 
     config = _config(args)
@@ -342,7 +332,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             issued[:] = config.apply(server.authority)
 
         setup()
-        admin_enabled = args.admin_token is not None or _is_loopback(args.host)
+        admin_enabled = args.admin_token is not None or is_loopback_name(args.host)
         server.wsgi_app = AdminApp(server.app, server, token=args.admin_token, enabled=admin_enabled, on_reset=setup)
         logger = logging.getLogger("pytest_lwa")
         handler = logging.StreamHandler(sys.stderr)
