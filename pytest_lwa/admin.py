@@ -12,30 +12,92 @@ import hmac
 import inspect
 import json
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+from urllib.parse import urlsplit
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from .errors import compact_json
 from .model import NotRegistered
 from .recording import RecordedRequest, access_log, shown_tokens
+from .server import is_loopback_name
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from .server import LwaServer
 
-__all__ = ["PREFIX", "AdminApp"]
+__all__ = ["MAX_ADMIN_BODY", "PREFIX", "AdminApp", "check_token"]
 
 PREFIX: Final = "/_lwa/"
+#: the largest admin request body, in bytes, however it is framed (Content-Length or chunked)
 MAX_ADMIN_BODY: Final = 1024 * 1024
+#: the media type of every admin request body
+JSON_MEDIA_TYPE: Final = "application/json"
+#: ``Sec-Fetch-Site`` values a browser sends for what its user did or the server's own pages asked
+OWN_FETCH_SITES: Final = frozenset({"same-origin", "none"})
 #: POST routes that create something, answered 201 (every other answer of the admin API is 200)
 CREATES: Final = frozenset(
     {"clients", "users", "refresh-tokens", "authorization-codes", "faults", "sp-applications", "selling-partners",
      "spapi-codes"}
 )  # fmt: skip
+
+
+class AdminRequest(Request):
+    """An admin request: its body, chunked or not, is read up to one byte past :data:`MAX_ADMIN_BODY` (which
+    tells a body over the limit from one just at it) and no further."""
+
+    max_content_length = MAX_ADMIN_BODY + 1
+
+
+def check_token(token: str | None, name: str = "the admin token") -> str | None:
+    """``token`` if it can be sent as ``Authorization: Bearer <token>``; else a ``ValueError`` saying why.
+
+    An empty token (what an unset variable gives) would open the admin API to a bare ``Bearer``.
+    """
+    if token is None:
+        return None
+    if not isinstance(token, str) or not token.strip():
+        raise ValueError(f"{name} is empty: give a non-empty token (is the variable that should hold it set?)")
+    if not token.isascii() or not token.isprintable() or token.split() != [token]:
+        raise ValueError(f"{name} must be printable ASCII characters without spaces")
+    return token
+
+
+def _shown(text: str) -> str:
+    """A header value quoted in an answer: at most 100 characters of it."""
+    return repr(text if len(text) <= 100 else text[:100] + "…")
+
+
+def _host_name(host: str) -> str | None:
+    """The name in a ``Host`` header (lower case, an IPv6 address without its brackets), or None if it is none."""
+    name, port = host.lower(), ""
+    if name.startswith("["):
+        name, bracket, port = name[1:].partition("]")
+        if not bracket or (port and not port.startswith(":")):
+            return None
+        port = port[1:]
+    elif name.count(":") == 1:
+        name, _, port = name.partition(":")
+    elif ":" in name:
+        return None
+    if port and not (port.isascii() and port.isdigit()):
+        return None
+    return name or None
+
+
+def _origin(scheme: str, host: str) -> tuple[str, str, int | None] | None:
+    """An origin's (scheme, host, port), the port filled in from the scheme; None if it is no origin."""
+    try:
+        parts = urlsplit(f"{scheme}://{host}")
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.hostname is None or parts.path or parts.query or parts.fragment or parts.username is not None:
+        return None
+    return parts.scheme, parts.hostname, port
 
 
 class AdminError(Exception):
@@ -91,6 +153,10 @@ def _fields(function: Callable[..., Any], body: dict[str, Any]) -> Any:
     return function(**body)
 
 
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be true or false, got {value!r}")
@@ -109,7 +175,8 @@ class AdminApp:
         enabled: bool,
         on_reset: Callable[[], None],
     ) -> None:
-        self.app, self.server, self.token, self.enabled, self.on_reset = app, server, token, enabled, on_reset
+        self.app, self.server, self.enabled, self.on_reset = app, server, enabled, on_reset
+        self.token = check_token(token)
         authority = server.authority
         handlers: dict[tuple[str, str], Callable[..., Any]] = {
             ("GET", ""): lambda body: {"endpoints": self.endpoints()},
@@ -158,7 +225,7 @@ class AdminApp:
         if not path.startswith(PREFIX):
             return self.app(environ, start_response)
         try:
-            response = self._handle(Request(environ))
+            response = self._handle(AdminRequest(environ))
         except AdminError as error:
             response = _json({"error": error.error, "message": error.message}, error.status)
             if error.allowed:
@@ -201,11 +268,40 @@ class AdminApp:
         ]
 
     def _authorize(self, request: Request) -> None:
+        """Refuse a request that is not from the person who started the server: the admin API off, a web page
+        of another origin (with or without the token), a name other than loopback's or the bound address's
+        (DNS rebinding) without the token, a missing or wrong token."""
         if not self.enabled:
             raise AdminError(
                 403, "admin_disabled", "the admin API is off: the server listens beyond loopback without --admin-token"
             )
+        host = request.headers.get("Host")
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            own = _origin(request.scheme, host) if host is not None else None
+            if own is None or _origin(*origin.partition("://")[::2]) != own:
+                raise AdminError(
+                    403,
+                    "foreign_origin",
+                    f"the admin API does not answer web pages of other origins (Origin: {_shown(origin)})",
+                )
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None and site.lower() not in OWN_FETCH_SITES:
+            raise AdminError(
+                403,
+                "foreign_origin",
+                f"the admin API does not answer web pages of other sites (Sec-Fetch-Site: {_shown(site)})",
+            )
         if self.token is None:
+            name = _host_name(host) if host is not None else None
+            bound = self.server.host.lower().strip("[]")
+            if host is not None and (name is None or not (is_loopback_name(name) or name == bound)):
+                raise AdminError(
+                    403,
+                    "foreign_host",
+                    "without an admin token the admin API answers only requests addressed to localhost, 127.x.y.z,"
+                    f" [::1] or the bound address (Host: {_shown(host)})",
+                )
             return
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
@@ -215,13 +311,34 @@ class AdminApp:
     def _body(request: Request) -> dict[str, Any]:
         if request.method not in ("POST", "PUT", "PATCH"):
             return {}
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if not chunked and not request.content_length:
+            return {}
+        if request.mimetype != JSON_MEDIA_TYPE:
+            given = request.headers.get("Content-Type")
+            raise AdminError(
+                415,
+                "unsupported_media_type",
+                f"admin request bodies are JSON: send 'Content-Type: {JSON_MEDIA_TYPE}'"
+                + (f" (not {_shown(given)})" if given is not None else " (none was sent)"),
+            )
+        too_large = AdminError(413, "too_large", f"admin request bodies are limited to {MAX_ADMIN_BODY} bytes")
         if (request.content_length or 0) > MAX_ADMIN_BODY:
-            raise AdminError(413, "too_large", f"admin requests are limited to {MAX_ADMIN_BODY} bytes")
-        raw = request.get_data(cache=False)
+            raise too_large
+        try:
+            raw = request.get_data(cache=False)
+        except RequestEntityTooLarge:  # (werkzeug's own check of the Content-Length)
+            raise too_large from None
+        except (ConnectionError, TimeoutError):  # the client left, or ran out of time: the handler answers
+            raise
+        except OSError:  # a chunked body whose framing is broken
+            raise AdminError(400, "bad_request", "the body's chunked framing is broken") from None
+        if len(raw) > MAX_ADMIN_BODY:  # a chunked one, read no further
+            raise too_large
         if not raw.strip():
             return {}
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             raise AdminError(400, "bad_request", "the body must be a JSON object") from None
         if not isinstance(body, dict):
@@ -274,7 +391,10 @@ class AdminApp:
         return {"code": self.server.issue_authorization_code(client_id, user=user_id, **body)}
 
     def _set_clock(self, now: float) -> dict[str, float]:
-        self.server.clock.set(now)
+        try:
+            self.server.clock.set(now)
+        except (TypeError, ValueError) as error:  # named by the admin API's field
+            raise AdminError(400, "bad_request", f"now: {error}") from None
         return {"now": self.server.clock.now()}
 
     def _approve(self, body: dict[str, Any]) -> None:
@@ -284,6 +404,9 @@ class AdminApp:
         kind = body.pop("kind", "error")
         match: dict[str, Any] = {key: body.pop(key) for key in ("times", "path", "nth") if key in body}
         wanted = {key: body.pop(key) for key in ("grant_type", "client_id") if key in body}
+        for key, value in wanted.items():
+            if not isinstance(value, str):
+                raise TypeError(f"{key} must be a string, got {value!r}")
         if wanted:
             match["when"] = lambda record: all(getattr(record, key) == value for key, value in wanted.items())
         if kind == "error":

@@ -37,8 +37,11 @@ from .model import (
     TokenRejected,
     User,
     credential,
+    flag,
+    optional_text,
     pkce_challenge,
     random_letters,
+    text,
     words,
 )
 from .stores import Codes, Pairs, Revocations, SellerCentral
@@ -180,7 +183,7 @@ class Authority:
             return self._clients.get(client_id)
 
     def _client(self, client: Client | str) -> Client:
-        client_id = client.client_id if isinstance(client, Client) else client
+        client_id = client.client_id if isinstance(client, Client) else text(client, "client_id")
         found = self.find_client(client_id)
         if found is None:
             raise NotRegistered(f"no client with client_id {client_id!r} is registered", "add_client() registers one")
@@ -231,7 +234,12 @@ class Authority:
             return self._new_user(user_id, name, email, postal_code)
 
     def _new_user(self, user_id: str | None, name: str, email: str, postal_code: str) -> User:
-        user = User(credential(user_id, "user_id") or USER_ID_PREFIX + random_letters(28), name, email, postal_code)
+        user = User(
+            credential(user_id, "user_id") or USER_ID_PREFIX + random_letters(28),
+            text(name, "name"),
+            text(email, "email"),
+            text(postal_code, "postal_code"),
+        )
         with self._lock:
             if user.user_id in self._users:
                 raise ValueError(f"a user with user_id {user.user_id!r} is already registered")
@@ -253,7 +261,7 @@ class Authority:
     def _user(self, user: User | str | None) -> User:
         if user is None:
             return self.default_user
-        user_id = user.user_id if isinstance(user, User) else user
+        user_id = user.user_id if isinstance(user, User) else text(user, "user_id")
         found = self.find_user(user_id)
         if found is None:
             raise NotRegistered(f"no user with user_id {user_id!r} is registered", "add_user() registers one")
@@ -264,7 +272,7 @@ class Authority:
 
         ``set_consent(granted=False)`` makes the user deny: the redirect carries ``error=access_denied``.
         """
-        chosen = (self._user(user), granted)
+        chosen = (self._user(user), flag(granted, "granted"))
         with self._lock:
             self._consent = chosen
 
@@ -309,7 +317,7 @@ class Authority:
 
     def revoke(self, token: str) -> None:
         """Make a refresh or access token stop working (access tokens issued earlier keep their expiry)."""
-        if self._issued(token) is None:
+        if self._issued(text(token, "token")) is None:
             raise ValueError("that is not a token this server issued (or it was issued before the last reset)")
         self.revocations.revoke(token)
 
@@ -339,6 +347,8 @@ class Authority:
         code_challenge_method: str = "S256",
     ) -> str:
         """An authorization code as the authorize step would give it, skipping the browser."""
+        optional_text(redirect_uri, "redirect_uri")
+        optional_text(code_challenge, "code_challenge")
         if code_challenge_method not in ("S256", "plain"):
             raise ValueError("code_challenge_method must be 'S256' or 'plain'")
         return authorization_code.issue(
@@ -363,11 +373,11 @@ class Authority:
 
     def approve_device(self, user_code: str, user: User | str | None = None) -> None:
         """The user enters ``user_code`` and consents: the next poll gets tokens."""
-        self.pairs.approve(user_code, self._user(user).user_id, self.clock.now())
+        self.pairs.approve(text(user_code, "user_code"), self._user(user).user_id, self.clock.now())
 
     def deny_device(self, user_code: str) -> None:
         """The user enters ``user_code`` and refuses: the next poll gets ``access_denied``."""
-        self.pairs.deny(user_code, self.clock.now())
+        self.pairs.deny(text(user_code, "user_code"), self.clock.now())
 
     # --- the token endpoint -------------------------------------------------------------------
 
@@ -424,20 +434,23 @@ class Authority:
         ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
         only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
         uris = words(redirect_uris, "redirect_uris")
-        if self.seller_central.find_app(application_id) is not None:  # before a client is made for it
+        name, published, vendor = text(name, "name"), flag(published, "published"), flag(vendor, "vendor")
+        application_id = credential(application_id, "application_id")
+        if application_id is not None and self.seller_central.find_app(application_id) is not None:
+            # (before a client is made for it)
             raise ValueError(f"an application with id {application_id!r} is already registered")
         for uri in (login_uri, *uris):
             parts = urlsplit(uri) if isinstance(uri, str) else None
             if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"log-in and redirect URIs must be absolute http(s) URLs, got {uri!r}")
         app = SellingPartnerApp(
-            credential(application_id, "application_id") or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
+            application_id or APPLICATION_ID_PREFIX + str(uuid.uuid4()),
             self._client(client).client_id if client is not None else self.add_client().client_id,
             name,
             login_uri,
             uris,
-            bool(published),
-            bool(vendor),
+            published,
+            vendor,
         )
         return self.seller_central.add_app(app)
 
@@ -476,13 +489,17 @@ class Authority:
 
         ``set_seller_consent(granted=False)``: the selling partner cancels, and the workflow ends on Seller
         Central's page, without a redirect (as Amazon documents the Cancel button)."""
-        self.seller_central.set_consent(partner, granted)
+        self.seller_central.set_consent(partner, flag(granted, "granted"))
 
     def issue_spapi_code(
         self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
     ) -> str:
         """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
-        application_id = application.application_id if isinstance(application, SellingPartnerApp) else application
+        application_id = (
+            application.application_id
+            if isinstance(application, SellingPartnerApp)
+            else text(application, "application_id")
+        )
         app = self.seller_central.find_app(application_id)
         if app is None:
             hint = "add_sp_application() registers one"

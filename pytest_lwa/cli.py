@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.metadata
-import ipaddress
 import json
 import logging
 import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from .environment import CONFIG_TOML, describe, with_environment
 from .errors import BODY_STYLES
 from .grants.selling_partner import SellingPartnerApp
 from .model import SETTINGS, setting_choices, setting_kind
-from .server import MAX_CONNECTIONS, REQUEST_TIMEOUT
+from .server import MAX_CONNECTIONS, REQUEST_TIMEOUT, is_loopback_name
 
 __all__ = ["DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "main"]
 
@@ -250,7 +251,7 @@ def _authority(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
         raise ConfigError("--proxy-passthrough goes with --proxy")
     if args.proxy_allow_private and not args.proxy_passthrough:
         raise ConfigError("--proxy-allow-private goes with --proxy-passthrough")
-    if args.proxy_passthrough and args.admin_token is None and not _is_loopback(args.host):
+    if args.proxy_passthrough and args.admin_token is None and not is_loopback_name(args.host):
         raise ConfigError(
             f"--proxy-passthrough on {args.host}, beyond loopback, needs --admin-token: without it anyone who"
             " reaches the port could tunnel through this host"
@@ -265,15 +266,6 @@ def _authority(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
         return Path(args.ca_cert).read_bytes(), Path(args.ca_key).read_bytes()
     except OSError as error:
         raise ConfigError(f"cannot read {error.filename}: {error.strerror}") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _banner(
@@ -317,20 +309,32 @@ def _banner(
 
 
 def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
+    """Write the ready file (it holds client secrets) readable by its owner alone, whole or not at all: through
+    a new file of a random name beside it, created exclusively (never a planted link), then renamed over it."""
     target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, target)
+    descriptor, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:  # mkstemp makes it 0600
+            stream.write(json.dumps(payload, indent=2) + "\n")
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until SIGTERM or SIGINT (or until ``stop`` is set); returns the exit status."""
-    from .admin import AdminApp
+    from .admin import AdminApp, check_token
     from .server import LwaServer
 
     config = _config(args)
     if args.port is None:
         args.port = 443 if args.amazon_hosts else 8080
+    try:
+        check_token(args.admin_token, "--admin-token")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     if args.ready_file and not Path(args.ready_file).resolve().parent.is_dir():
         raise ConfigError(f"--ready-file {args.ready_file}: the folder {Path(args.ready_file).parent} does not exist")
     handler: logging.Handler | None = None
@@ -370,7 +374,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             issued[:] = config.apply(server.authority)
 
         setup()
-        admin_enabled = args.admin_token is not None or _is_loopback(args.host)
+        admin_enabled = args.admin_token is not None or is_loopback_name(args.host)
         server.wsgi_app = AdminApp(server.app, server, token=args.admin_token, enabled=admin_enabled, on_reset=setup)
         logger = logging.getLogger("pytest_lwa")
         handler = logging.StreamHandler(sys.stderr)

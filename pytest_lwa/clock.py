@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import reprlib
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
 
-__all__ = ["Clock", "ManualClock"]
+__all__ = ["EARLIEST", "LATEST", "Clock", "ManualClock"]
+
+#: the earliest time a clock may show, in epoch seconds: 1970-01-01T00:00:00Z
+EARLIEST: Final = 0.0
+#: the latest time a clock may be set or advanced to: 3000-01-01T00:00:00Z (far from the year 9999, where
+#: HTTP dates end, so a ticking clock and every token's expiry stay in range)
+LATEST: Final = 32503680000.0
+_RANGE: Final = f"from {EARLIEST:.0f} (1970-01-01T00:00:00Z) to {LATEST:.0f} (3000-01-01T00:00:00Z)"
+
+
+def _in_range(when: float, label: str) -> float:
+    """``when`` as a float, if it is a time a clock may show; else a ``ValueError`` that starts with ``label``."""
+    try:
+        target = float(when)
+    except OverflowError:  # an int too large for any float
+        target = float("inf")
+    if not EARLIEST <= target <= LATEST:  # NaN is in no range
+        raise ValueError(f"{label} epoch seconds {_RANGE}, got {reprlib.repr(when)}")
+    return target
 
 
 class Clock(Protocol):
@@ -26,16 +45,21 @@ class ManualClock:
 
     def __init__(self, start: float | None = None, *, tick: bool = False) -> None:
         self._lock = threading.Lock()
-        self._base = time.time() if start is None else float(start)
+        if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float))):
+            raise TypeError(f"start must be epoch seconds, not {type(start).__name__}")
+        self._base = time.time() if start is None else _in_range(start, "start must be")
         self._tick = tick
         self._started = time.monotonic()
 
     def now(self) -> float:
         """The current time of this clock, in epoch seconds."""
         with self._lock:
-            if self._tick:
-                return self._base + (time.monotonic() - self._started)
-            return self._base
+            return self._now()
+
+    def _now(self) -> float:
+        if self._tick:
+            return self._base + (time.monotonic() - self._started)
+        return self._base
 
     def advance(self, seconds: float | timedelta) -> float:
         """Move the clock forward by ``seconds`` (a number, or a :class:`~datetime.timedelta`) and return the
@@ -52,11 +76,18 @@ class ManualClock:
                 f"advance() takes a non-negative number of seconds, got {seconds!r}; use set() to move the clock back"
             )
         with self._lock:
+            now = self._now()
+            if not seconds <= LATEST - now:  # (also refuses an infinite number of seconds)
+                raise ValueError(
+                    f"advance() takes at most {LATEST - now:.0f} seconds from now ({now:.0f}): the clock shows"
+                    f" epoch seconds {_RANGE}, got {reprlib.repr(seconds)}"
+                )
             self._base += seconds
         return self.now()
 
     def set(self, when: datetime | float) -> None:
-        """Put the clock at ``when``: a timezone-aware datetime or epoch seconds."""
+        """Put the clock at ``when``: a timezone-aware datetime or epoch seconds, from 1970 to 3000
+        (:data:`EARLIEST` to :data:`LATEST`)."""
         if isinstance(when, datetime):
             if when.tzinfo is None:
                 raise ValueError(
@@ -65,9 +96,10 @@ class ManualClock:
                 )
             target = when.timestamp()
         elif isinstance(when, (int, float)) and not isinstance(when, bool):
-            target = float(when)
+            target = when
         else:
             raise TypeError(f"set() takes a datetime or epoch seconds, not {type(when).__name__}")
+        target = _in_range(target, "set() takes")
         with self._lock:
             self._base = target
             self._started = time.monotonic()

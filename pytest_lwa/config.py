@@ -44,6 +44,7 @@ A configuration file looks like this (every table is optional)::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,7 +53,23 @@ from typing import Any, Final
 
 from .authority import Authority, Settings
 
-__all__ = ["Config", "ConfigError", "load_config", "parse_client", "parse_config"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_DEPTH",
+    "Config",
+    "ConfigError",
+    "load_config",
+    "parse_client",
+    "parse_config",
+]
+
+#: the largest configuration file read, in bytes
+MAX_CONFIG_BYTES: Final = 1024 * 1024
+#: how deeply tables and arrays may nest in a configuration file (the ones documented nest two levels)
+MAX_CONFIG_DEPTH: Final = 16
+
+#: a key of more than MAX_CONFIG_DEPTH dotted parts (``a.b.c…``, in a table header or before an ``=``)
+_DOTTED_KEY: Final = re.compile(rf"""(?:(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*\.[ \t]*){{{MAX_CONFIG_DEPTH}}}""")
 
 KEYS: Final[dict[str, frozenset[str]]] = {
     "settings": frozenset(Settings.__dataclass_fields__),
@@ -125,9 +142,12 @@ def load_config(path: str | Path) -> Config:
     """Read and check a configuration file; raises :class:`ConfigError` with a one-line reason."""
     where = f"config {path}"
     try:
-        text = Path(path).read_bytes().decode()
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)  # a device such as /dev/zero has no end
     except OSError as error:
         raise ConfigError(f"{where}: cannot read it: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(f"{where}: not valid TOML: {error}") from None
     return parse_config(text, where)
@@ -135,10 +155,19 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(text: str, where: str) -> Config:
     """Check a configuration file's text; ``where`` begins each complaint (:class:`ConfigError`)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_CONFIG_BYTES} bytes (1 MiB); is it the right file?")
+    deep = f"{where}: nested more than {MAX_CONFIG_DEPTH} levels deep"
     try:
+        if _DOTTED_KEY.search(text):  # the parser takes time growing with the square of a dotted key's parts
+            raise ConfigError(deep)
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{where}: not valid TOML: {error}") from None
+    except RecursionError:  # the parser recurses into each nested array and inline table
+        raise ConfigError(deep) from None
+    if _depth(document) > MAX_CONFIG_DEPTH:  # (deep tables, which parse, would trip later checks and messages)
+        raise ConfigError(deep)
     unknown = set(document) - set(KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; tables are: {', '.join(KEYS)}")
@@ -159,6 +188,19 @@ def parse_config(text: str, where: str) -> Config:
             raise ConfigError(f"{where}: [[refresh_tokens]] #{number}: client_id is required")
     check(config, where)
     return config
+
+
+def _depth(document: Any) -> int:
+    """How deeply tables and arrays nest in ``document`` (counted without recursion)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_CONFIG_DEPTH:
+                break
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def check(config: Config, where: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import reprlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypedDict
 
@@ -11,9 +13,17 @@ from . import errors
 from .errors import LwaError
 from .recording import RecordedRequest
 
-__all__ = ["CATALOGUE", "Fault", "FaultQueue"]
+__all__ = ["CATALOGUE", "MAX_DELAY", "MAX_TIMES", "Fault", "FaultQueue", "header_map"]
 
 TOKEN_PATH: Final = "/auth/o2/token"
+#: the most a fault's ``times`` and ``nth`` may be
+MAX_TIMES: Final = 1_000_000
+#: the longest delay a fault may hold an answer for, in seconds (a worker thread waits that long)
+MAX_DELAY: Final = 600.0
+#: an HTTP field name (RFC 9110 token)
+_FIELD_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: what a field value may not hold: control characters other than tab (CR and LF would start a new field)
+_FIELD_VALUE_BAD: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 FaultKind = Literal["error", "raw", "delay", "drop"]
 Predicate = Callable[[RecordedRequest], bool]
@@ -84,6 +94,47 @@ class Fault:
         return f"{what} on {where}{extra}{nth}, fired {self.fired} of {self.times}"
 
 
+def whole_number(value: object, name: str, low: int, high: int, hint: str = "") -> int:
+    """``value`` if it is an int (not a bool) from ``low`` to ``high``; else a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number >= {low} and <= {high}{hint}, got {reprlib.repr(value)}")
+    return value
+
+
+def header_map(headers: Mapping[str, str] | None, name: str = "headers") -> dict[str, str]:
+    """``headers`` as a dict, checked: field names are HTTP tokens, values strings without CR, LF or other
+    control characters (a fault's answer carries them as they are)."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"{name} must be a mapping of header names to values, got {type(headers).__name__}")
+    for key, value in headers.items():
+        if not isinstance(key, str) or not _FIELD_NAME.fullmatch(key):
+            raise ValueError(f"{name}: {key!r} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)")
+        if not isinstance(value, str) or _FIELD_VALUE_BAD.search(value):
+            raise ValueError(f"{name}: the value of {key} must be a string without control characters, got {value!r}")
+    return dict(headers)
+
+
+def check(fault: Fault) -> Fault:
+    """``fault`` if every field is in range; else a ``ValueError`` or ``TypeError`` naming the field."""
+    whole_number(fault.times, "times", 1, MAX_TIMES)
+    whole_number(fault.nth, "nth", 1, MAX_TIMES, " (1 is the next matching request)")
+    delay = fault.delay
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY:
+        raise ValueError(f"delay must be a non-negative number of seconds, at most {MAX_DELAY:g}, got {delay!r}")
+    if fault.path is not None and (not isinstance(fault.path, str) or not fault.path.startswith("/")):
+        raise ValueError(f"path must start with '/' (or be None for every path), got {fault.path!r}")
+    if fault.when is not None and not callable(fault.when):
+        raise TypeError(f"when must be a predicate on the request record, got {type(fault.when).__name__}")
+    if not isinstance(fault.body, bytes):
+        raise TypeError(f"body must be text or bytes, got {type(fault.body).__name__}")
+    header_map(fault.headers)
+    if fault.kind == "raw":
+        whole_number(fault.status, "status", 200, 599)
+    return fault
+
+
 class FaultQueue:
     """Faults in the order they were queued; the first that matches a request acts on it."""
 
@@ -92,12 +143,7 @@ class FaultQueue:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> Fault:
-        if isinstance(fault.times, bool) or not isinstance(fault.times, int) or fault.times < 1:
-            raise ValueError(f"times must be a whole number >= 1, got {fault.times!r}")
-        if isinstance(fault.nth, bool) or not isinstance(fault.nth, int) or fault.nth < 1:
-            raise ValueError(f"nth must be a whole number >= 1 (1 is the next matching request), got {fault.nth!r}")
-        if not fault.delay >= 0:
-            raise ValueError(f"delay must be a non-negative number of seconds, got {fault.delay!r}")
+        check(fault)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -49,6 +49,8 @@ CLIENT_ID_PREFIX: Final = "amzn1.application-oa2-client."
 CLIENT_SECRET_PREFIX: Final = "amzn1.oa2-cs.v1."
 APP_ID_PREFIX: Final = "amzn1.application."
 USER_ID_PREFIX: Final = "amzn1.account."
+#: the longest access-token lifetime a server may be set to, in seconds (about 68 years)
+MAX_EXPIRES_IN: Final = 2**31 - 1
 
 
 #: Every grant type the token endpoint knows, in the order its errors list them (each served by the grant of
@@ -116,6 +118,10 @@ class Settings:
     def __post_init__(self) -> None:
         if isinstance(self.expires_in, bool) or not isinstance(self.expires_in, int) or self.expires_in < 1:
             raise ValueError(f"expires_in must be a whole number of seconds >= 1, got {self.expires_in!r}")
+        if self.expires_in > MAX_EXPIRES_IN:
+            raise ValueError(
+                f"expires_in must be a whole number of seconds from 1 to {MAX_EXPIRES_IN}, got {self.expires_in!r}"
+            )
         for setting in SETTINGS:
             value, choices = getattr(self, setting.name), setting_choices(setting)
             if setting_kind(setting) == "bool" and not isinstance(value, bool):
@@ -247,11 +253,32 @@ def words(value: Iterable[str], what: str) -> tuple[str, ...]:
     """``value`` as a tuple of non-empty strings without spaces; a clear error otherwise."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{what} must be a list of strings, e.g. [{value!r}], not a single string")
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be a list of strings, not {type(value).__name__}")
     items = tuple(value)
     for item in items:
         if not isinstance(item, str) or not item or item.split() != [item]:
             raise ValueError(f"each of {what} must be a non-empty string without spaces, got {item!r}")
     return items
+
+
+def text(value: str, what: str) -> str:
+    """``value`` if it is a string; a clear error otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, got {value!r}")
+    return value
+
+
+def optional_text(value: str | None, what: str) -> str | None:
+    """``value`` if it is ``None`` or a string; a clear error otherwise."""
+    return None if value is None else text(value, what)
+
+
+def flag(value: bool, what: str) -> bool:
+    """``value`` if it is ``True`` or ``False``; a clear error otherwise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be true or false, got {value!r}")
+    return value
 
 
 def credential(value: str | None, what: str) -> str | None:

@@ -285,7 +285,7 @@ def register(server: Authority, values: Mapping[str, str]) -> None:
     """Register the probe's real credentials on the mock, so that it can answer their rows too."""
     if not values["client_id"]:
         return
-    scopes = dict.fromkeys([*CLIENT_CREDENTIALS_SCOPES, *values["scope"].split()])
+    scopes = list(dict.fromkeys([*CLIENT_CREDENTIALS_SCOPES, *values["scope"].split()]))  # in order, once each
     server.add_client(values["client_id"], values["client_secret"], scopes=scopes)
     if values["refresh_token"]:
         server.issue_refresh_token(values["client_id"], token=values["refresh_token"])

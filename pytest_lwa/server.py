@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar, Unpack
 from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ from .app import LwaApp
 from .authority import Authority, Client, Settings, User
 from .clock import ManualClock
 from .errors import LwaError
-from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate
+from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate, header_map, whole_number
 from .grants.selling_partner import SellingPartner
 from .handler import RequestHandler
 from .model import SettingValues
@@ -32,7 +32,10 @@ from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, Proxy, Server, listen
 from .tls import make_certificates
 
-__all__ = ["MAX_CONNECTIONS", "REQUEST_TIMEOUT", "LwaServer"]
+__all__ = ["MAX_CONNECTIONS", "MAX_RETRY_AFTER", "REQUEST_TIMEOUT", "LwaServer"]
+
+#: the largest ``Retry-After`` a throttle fault sends (RFC 9110's recipients handle at least 2**31 - 1)
+MAX_RETRY_AFTER: Final = 2**31 - 1
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -48,13 +51,14 @@ def _delegate(method: Callable[Concatenate[Authority, P], R]) -> Callable[Concat
     return call
 
 
-def _loopback(host: str) -> bool:
-    """Whether ``host`` (as given to bind) names a loopback address only."""
-    if host.lower() == "localhost":
+def is_loopback_name(name: str) -> bool:
+    """Whether ``name`` (a host to bind, or one a request names) is ``localhost``, an IPv4 address in
+    127.0.0.0/8 or ``::1``; any other name may resolve beyond loopback."""
+    if name.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # another name: it may resolve beyond loopback
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
         return False
 
 
@@ -113,7 +117,7 @@ class LwaServer:
             raise ValueError("proxy_allow_private=True needs proxy_passthrough=True")
         if proxy_token is not None and not (isinstance(proxy_token, str) and proxy_token.strip()):
             raise ValueError(f"proxy_token must be a non-empty string, got {proxy_token!r}")
-        if proxy_passthrough and proxy_token is None and not _loopback(host):
+        if proxy_passthrough and proxy_token is None and not is_loopback_name(host):
             raise ValueError(
                 f"proxy_passthrough=True bound beyond loopback ({host!r}) needs proxy_token=: without it anyone who"
                 " reaches the port could tunnel through this host"
@@ -367,6 +371,12 @@ class LwaServer:
         follows the server's body style. ``path=None`` matches every route; ``when`` is a predicate on the
         :class:`~pytest_lwa.recording.RecordedRequest`; ``nth=3`` lets two matching requests through first.
         """
+        if not isinstance(error, str) or not error:
+            raise TypeError(f"error must be an LWA error code (a string such as 'server_error'), got {error!r}")
+        if status is not None:
+            whole_number(status, "status", 400, 599, " (an error's status)")
+        if description is not None and not isinstance(description, str):
+            raise TypeError(f"description must be a string, got {type(description).__name__}")
         known = CATALOGUE.get(error)
         if known is None and description is None:
             raise ValueError(
@@ -379,11 +389,12 @@ class LwaServer:
                 status or (known.status if known else 400), error, description or (known.description if known else "")
             )
         return self.app.faults.add(
-            Fault("error", error=lwa_error, headers=dict(headers or {}), times=times, path=path, when=when, nth=nth)
+            Fault("error", error=lwa_error, headers=header_map(headers), times=times, path=path, when=when, nth=nth)
         )
 
     def throttle_next(self, retry_after: int = 1, times: int = 1, **match: Unpack[Match]) -> Fault:
-        """Answer ``429 too_many_requests`` with ``Retry-After: <retry_after>``."""
+        """Answer ``429 too_many_requests`` with ``Retry-After: <retry_after>`` (whole seconds)."""
+        whole_number(retry_after, "retry_after", 0, MAX_RETRY_AFTER, " (seconds)")
         return self.fail_next("too_many_requests", times=times, headers={"Retry-After": str(retry_after)}, **match)
 
     def respond_next(
@@ -400,7 +411,7 @@ class LwaServer:
         """
         raw = body.encode("utf-8") if isinstance(body, str) else body
         return self.app.faults.add(
-            Fault("raw", status=status, body=raw, headers=dict(headers or {}), times=times, **match)
+            Fault("raw", status=status, body=raw, headers=header_map(headers), times=times, **match)
         )
 
     def delay_next(self, seconds: float, times: int = 1, **match: Unpack[Match]) -> Fault:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .model import NotRegistered, credential, digest, random_letters
+from .model import NotRegistered, credential, digest, random_letters, text
 
 __all__ = [
     "Code",
@@ -281,7 +281,8 @@ class SellerCentral:
             self._consent = (found, granted)
 
     def add_partner(self, selling_partner_id: str | None = None, name: str = _DEFAULT_NAME) -> SellingPartner:
-        partner = SellingPartner(credential(selling_partner_id, "selling_partner_id") or "A" + random_letters(13), name)
+        partner_id = credential(selling_partner_id, "selling_partner_id") or "A" + random_letters(13)
+        partner = SellingPartner(partner_id, text(name, "name"))
         with self._lock:
             self._made_default()  # the default stays the first registered
             if partner.selling_partner_id in self._partners:
@@ -293,7 +294,9 @@ class SellerCentral:
         """The registered selling partner (the default one for ``None``); :class:`NotRegistered` otherwise."""
         if partner is None:
             return self.default
-        partner_id = partner.selling_partner_id if isinstance(partner, SellingPartner) else partner
+        partner_id = (
+            partner.selling_partner_id if isinstance(partner, SellingPartner) else text(partner, "selling_partner_id")
+        )
         found = self.find_partner(partner_id)
         if found is None:
             raise NotRegistered(

@@ -207,7 +207,8 @@ BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set()
 )  # fmt: skip
 def test_admin_errors(served: Serve, method: str, path: str, body: str | None, status: int, answer: Any) -> None:
     _, ready = served("--log-level", "error")
-    r = requests.request(method, ready["url"] + "/_lwa/" + path, data=body, timeout=5)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    r = requests.request(method, ready["url"] + "/_lwa/" + path, data=body, headers=headers, timeout=5)
     assert (r.status_code, r.json()) == (status, answer)
 
 
@@ -421,6 +422,15 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str], mess
         ([], "[[sp_applications]]\nlogin_uri = 'x'\nredirect_uris = []\n", "log-in and redirect URIs must be absolute"),
         ([], "[[selling_partners]]\nsigns_in = 'yes'\n", "signs_in must be true or false, got 'yes'"),
         ([], "clients = 3\n", "clients must be an array of tables ([[clients]])"),
+        ([], "a = " + "[" * 100_000 + "\n", "nested more than 16 levels deep"),
+        ([], "a = " + "{b = " * 100_000 + "\n", "nested more than 16 levels deep"),
+        ([], "[" + "a." * 100_000 + "a]\n", "nested more than 16 levels deep"),  # parsing it took minutes
+        ([], "[[clients]]\nclient_id" + ".a" * 100_000 + " = 1\n", "nested more than 16 levels deep"),
+        ([], "[[clients]]\nclient_id = " + "[" * 17 + "]" * 17 + "\n", "nested more than 16 levels deep"),
+        ([], "#" * (1024 * 1024) + "\n", "larger than 1048576 bytes (1 MiB); is it the right file?"),
+        (["--admin-token", ""], None, "--admin-token is empty: give a non-empty token (is the variable that should"),
+        (["--admin-token", " \t"], None, "--admin-token is empty: give a non-empty token"),
+        (["--admin-token", "two words"], None, "--admin-token must be printable ASCII characters without spaces"),
     ],
 )  # fmt: skip
 def test_bad_configuration_is_one_clear_line(
@@ -528,6 +538,56 @@ def test_ready_file_that_cannot_be_written(
     assert main(["serve", "--port", "0", "--ready-file", str(target), "--log-level", "error"]) == 2
     err = capsys.readouterr().err
     assert err == f"pytest-lwa: error: cannot write --ready-file {target}: Permission denied\n"
+
+
+def test_a_config_without_an_end_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    assert main(["serve", "--port", "0", "--config", "/dev/zero"]) == 2  # it was a MemoryError
+    assert capsys.readouterr().err == (
+        "pytest-lwa: error: config /dev/zero: larger than 1048576 bytes (1 MiB); is it the right file?\n"
+    )
+
+
+def serve_until_ready(argv: list[str], ready: Path) -> None:
+    """Run `serve ARGV --ready-file READY` in-process until its ready file is written, then stop it."""
+    args = build_parser().parse_args(
+        ["serve", "--port", "0", "--log-level", "error", "--ready-file", str(ready), *argv]
+    )
+    stop = threading.Event()
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(serve(args, stop)))
+    thread.start()
+    try:
+        wait_for(ready)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status == [0]
+
+
+def test_the_ready_file_is_for_its_owner_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ready = tmp_path / "ready.json"
+    serve_until_ready(["--client", "ci:ci-secret"], ready)
+    assert ready.stat().st_mode & 0o777 == 0o600  # it holds client secrets
+    assert json.loads(ready.read_text())["clients"][0]["client_secret"] == "ci-secret"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json"]  # no partial file left beside it
+
+
+def test_the_ready_file_follows_no_planted_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A link planted where the ready file used to be written first (``<ready>.partial``) is left alone, and so
+    is the file it points at."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the server's to overwrite\n")
+    ready = tmp_path / "ready.json"
+    planted = tmp_path / "ready.json.partial"
+    planted.symlink_to(victim)
+    serve_until_ready([], ready)
+    assert victim.read_text() == "not the server's to overwrite\n"
+    assert planted.is_symlink()
+    assert not ready.is_symlink()
+    assert json.loads(ready.read_text())["clients"][0]["client_id"] == DEMO_CLIENT_ID
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json", "ready.json.partial", "victim.txt"]
 
 
 def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
