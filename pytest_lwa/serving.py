@@ -183,14 +183,15 @@ class Workers:
 class Server(ThreadedWSGIServer):
     """Werkzeug's threaded server, counting connections and quiet about the ones that fail."""
 
+    #: the clock refusals are logged by (only the accept loop's thread reads it and counts them)
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.connections = Connections()
         self.keep_alive = False
         self.request_timeout = REQUEST_TIMEOUT
         self.proxy: Proxy | None = None
         self.workers = Workers()  # before werkzeug's __init__, which may call server_close()
-        #: the clock refusals are logged by (only the accept loop's thread reads it and counts them)
-        self.clock: Callable[[], float] = time.monotonic
         self._refused = 0
         self._refused_last = ""
         self._refusals_logged_at = -math.inf

@@ -12,21 +12,22 @@ import pytest
 import requests
 from test_bounds import UNAVAILABLE_BODY, answer_of, wait_until
 
-from pytest_lwa import LwaServer
+from pytest_lwa import LwaServer, serving
 from pytest_lwa.admin import record_json
 
 
 @pytest.fixture
-def full() -> Iterator[tuple[LwaServer, list[float]]]:
+def full(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LwaServer, list[float]]]:
     """A server that serves one connection at most, that connection held, and the clock of its refusals."""
     now = [1000.0]
-    with LwaServer(max_connections=1, request_timeout=30) as server:
-        assert server._server is not None
-        server._server.clock = lambda: now[0]
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as held:
-            held.sendall(b"P")
-            wait_until(lambda: server.busy == 1, "serving the held connection")
-            yield server, now
+    monkeypatch.setattr(serving.Server, "clock", staticmethod(lambda: now[0]))
+    with (
+        LwaServer(max_connections=1, request_timeout=30) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as held,
+    ):
+        held.sendall(b"P")
+        wait_until(lambda: server.busy == 1, "serving the held connection")
+        yield server, now
 
 
 def refuse(server: LwaServer, times: int) -> None:

@@ -457,8 +457,10 @@ def test_passthrough_beyond_loopback_needs_a_token(keywords: dict[str, Any], mes
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         LwaServer(proxy=True, **keywords)
     for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):  # loopback: no token needed
-        LwaServer(host, proxy=True, proxy_passthrough=True)._forget_certificates()
-    LwaServer("0.0.0.0", proxy=True, proxy_passthrough=True, proxy_token="t")._forget_certificates()
+        with LwaServer(host, proxy=True, proxy_passthrough=True):
+            pass
+    with LwaServer("0.0.0.0", proxy=True, proxy_passthrough=True, proxy_token="t"):
+        pass
 
 
 def test_a_stalled_tls_handshake_in_a_tunnel_is_closed_within_the_limit() -> None:
