@@ -22,10 +22,10 @@ pytest.importorskip(
     "flask", reason="the browser tests drive the Flask app of examples/sp_website.py: pip install flask"
 )
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install selenium")
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -97,13 +97,31 @@ def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple
         yield url, amazon
 
 
+def gone(element: Any) -> Callable[[Any], bool]:
+    """Whether ``element`` has left the document. Chromium may say so, while it swaps pages, with an inspector
+    error ("does not belong to the document") instead of a stale-element one: both mean the page is gone."""
+
+    def check(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" not in str(error.msg):
+                raise
+            return True
+        return False
+
+    return check
+
+
 def navigate(driver: Any, act: Callable[[], object]) -> None:
     """Do what leaves the page (a click, a key), then wait until the browser shows the page it leads to:
     the old page gone, the new one loaded."""
     old = driver.find_element(By.TAG_NAME, "html")
     act()
     wait = WebDriverWait(driver, HANG)
-    wait.until(staleness_of(old))
+    wait.until(gone(old))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
