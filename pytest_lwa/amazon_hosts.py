@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "patch_amazon_hosts", "redirected"]
+__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "is_lwa_host", "patch_amazon_hosts", "redirected"]
 
 AMAZON_HOSTS: Final = frozenset(
     {
@@ -55,11 +55,19 @@ PROXY_HOSTS: Final = AMAZON_HOSTS | frozenset(
 SetAttr = Callable[[Any, str, Any], None]
 
 
+def is_lwa_host(name: str | None) -> bool:
+    """Whether ``name`` is one of :data:`AMAZON_HOSTS`, in any case, with or without the root's trailing dot."""
+    if not name:
+        return False
+    name = name.lower()
+    return (name[:-1] if name.endswith(".") else name) in AMAZON_HOSTS
+
+
 def redirected(url: str, base_url: str) -> str | None:
     """Where a request for ``url`` goes instead (``base_url`` + path and query), or ``None`` to leave it."""
     parts = urlsplit(url)
     path = parts.path.lower()
-    if parts.hostname not in AMAZON_HOSTS or not (path.startswith("/auth/o2/") or path == "/user/profile"):
+    if not is_lwa_host(parts.hostname) or not (path.startswith("/auth/o2/") or path == "/user/profile"):
         return None
     return base_url + parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -141,7 +149,7 @@ def _patch_http_client(base_url: str, setattr: SetAttr) -> None:
 
     def connect_to_mock(connection: http.client.HTTPConnection) -> bool:
         """Connect ``connection`` to the mock instead, when it is for an LWA host (no TLS: the mock has none)."""
-        if connection.host not in AMAZON_HOSTS:
+        if not is_lwa_host(connection.host):
             return False
         source = getattr(connection, "source_address", None)
         connection.sock = socket.create_connection(address, connection.timeout, source)

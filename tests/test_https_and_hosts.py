@@ -196,6 +196,24 @@ def test_http_client_to_amazon_reaches_the_mock(lwa_amazon_hosts: LwaServer) -> 
     assert [record.host for record in lwa_amazon_hosts.request_log] == ["api.sandbox.amazon.com"] * 2
 
 
+def test_a_host_in_capitals_or_with_the_roots_dot_is_intercepted_too(lwa_amazon_hosts: LwaServer) -> None:
+    data = form(lwa_amazon_hosts)
+    assert requests.post("https://api.amazon.com./auth/o2/token", data=data, timeout=5).status_code == 200
+    assert requests.post("https://API.Amazon.COM/auth/o2/token", data=data, timeout=5).status_code == 200
+    body = urlencode(data).encode()
+    with urllib.request.urlopen("https://API.AMAZON.COM/auth/o2/token", data=body, timeout=5) as r:
+        assert r.status == 200
+    connection = http.client.HTTPSConnection("Api.Amazon.Co.Uk.", timeout=5)
+    try:
+        connection.request(
+            "POST", "/auth/o2/token", urlencode(data), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+    assert len(lwa_amazon_hosts.request_log) == 4
+
+
 def test_other_traffic_is_left_alone(lwa_amazon_hosts: LwaServer) -> None:
     assert requests.get(lwa_amazon_hosts.tokeninfo_url, timeout=5).status_code == 400  # not an Amazon host
     for url in (
