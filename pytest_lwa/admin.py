@@ -312,10 +312,13 @@ class AdminApp:
         if request.method not in ("POST", "PUT", "PATCH"):
             return {}
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-        if not chunked and not request.content_length:
+        given = request.headers.get("Content-Type")
+        has_body = chunked or bool(request.content_length)
+        if given is None and not has_body:  # a bare POST (curl -X POST): nothing a page could send
             return {}
+        # A Content-Type other than JSON is refused even with an empty body: a page's form or text/plain POST,
+        # which a browser sends without asking, changes nothing.
         if request.mimetype != JSON_MEDIA_TYPE:
-            given = request.headers.get("Content-Type")
             raise AdminError(
                 415,
                 "unsupported_media_type",
@@ -340,7 +343,7 @@ class AdminApp:
         try:
             body = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, RecursionError):
-            raise AdminError(400, "bad_request", "the body must be a JSON object") from None
+            raise AdminError(400, "bad_request", "the body is not valid JSON (NaN and Infinity are not JSON)") from None
         if not isinstance(body, dict):
             raise AdminError(400, "bad_request", "the body must be a JSON object")
         return body
