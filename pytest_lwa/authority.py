@@ -36,6 +36,7 @@ from .model import (
     SettingValues,
     TokenRejected,
     User,
+    check_setting_names,
     credential,
     flag,
     optional_text,
@@ -121,10 +122,7 @@ class Authority:
         """Change settings (see :class:`Settings`) until the next reset."""
         if not changes:
             return self.settings
-        unknown = set(changes) - set(Settings.__dataclass_fields__)
-        if unknown:
-            known = ", ".join(Settings.__dataclass_fields__)
-            raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; settings are: {known}")
+        check_setting_names(changes)
         with self._lock:
             self.settings = replace(self.settings, **changes)
             return self.settings

@@ -134,6 +134,14 @@ class Settings:
 SETTINGS: Final = dataclasses.fields(Settings)
 
 
+def check_setting_names(names: Iterable[str]) -> None:
+    """``TypeError`` naming every setting that is not one of :class:`Settings`'s, and the ones there are."""
+    unknown = set(names) - set(Settings.__dataclass_fields__)
+    if unknown:
+        known = ", ".join(Settings.__dataclass_fields__)
+        raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; settings are: {known}")
+
+
 class SettingValues(TypedDict, total=False):
     """The settings as keywords (``LwaServer(expires_in=60)``, ``configure(body_style="modern")``), typed:
     the fields of :class:`Settings`, which describes them (a test keeps the two the same)."""

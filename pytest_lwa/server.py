@@ -27,7 +27,7 @@ from .errors import LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate, header_map, whole_number
 from .grants.selling_partner import SellingPartner
 from .handler import RequestHandler
-from .model import SettingValues
+from .model import SettingValues, check_setting_names
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, Proxy, Server, listen
 from .tls import make_certificates
@@ -97,6 +97,7 @@ class LwaServer:
     ) -> None:
         #: the state and rules this server serves; ``settings`` (any of :class:`Settings`) are the ones a
         #: reset restores
+        check_setting_names(settings)
         self.authority = Authority(Settings(**settings), tick=tick)
         self.app = LwaApp(self.authority, log_size)
         #: what the port serves; wrap it (as the standalone server's admin API does) to add routes
