@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from . import errors, pages
+from .amazon_hosts import PROXY_HOSTS
 from .errors import LwaError
 from .grants.selling_partner import SellerCentralError, SellingPartner, Step
 from .model import User
@@ -157,7 +158,7 @@ class Pages:
 
     def seller_consent(self, request: LwaRequest) -> Answer:
         """``/apps/authorize/consent``: the website workflow's start (GET), and its consent page's form (POST)."""
-        base = request.host_url.rstrip("/")
+        base = _base_url(request)
         return self._seller_step(
             request,
             lambda params, decision: self.authority.seller_authorize(params, base, decision),
@@ -172,10 +173,19 @@ class Pages:
 
     def appstore(self, request: LwaRequest, application_id: str) -> Answer:
         """``/selling-partner-appstore/dp/<application_id>``: the detail page's "Authorize now"."""
-        base = request.host_url.rstrip("/")
+        base = _base_url(request)
         return self._seller_step(
             request,
             lambda params, decision: self.authority.seller_appstore(
                 application_id, base, decision[0] if decision else None
             ),
         )
+
+
+def _base_url(request: LwaRequest) -> str:
+    """Where the request was sent, for the URLs a page hands on: Amazon's own hosts are HTTPS-only, so one of
+    them is ``https://`` however the request reached the mock (through the proxy's TLS, or in plain HTTP from a
+    test's ``follow``)."""
+    if request.host.rpartition(":")[0].lower() in PROXY_HOSTS or request.host.lower() in PROXY_HOSTS:
+        return f"https://{request.host}"
+    return request.host_url.rstrip("/")

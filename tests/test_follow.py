@@ -77,7 +77,8 @@ def test_seller_central_sends_the_browser_to_the_applications_log_in_page(lwa_se
     back = urlsplit(lwa_server.follow(url))
     assert f"{back.scheme}://{back.netloc}{back.path}" == login
     callback = urlsplit(parse_qs(back.query)["amazon_callback_uri"][0])
-    assert (callback.netloc, callback.path) == (
+    assert (callback.scheme, callback.netloc, callback.path) == (
+        "https",
         "sellercentral.amazon.com",
         f"/apps/authorize/confirm/{sp_app.application_id}",
     )
