@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID:SECRET[:SCOPE[,SCOPE...]]",
         help="register a client (repeatable); without scopes it gets every client-credentials scope",
     )
-    serve.add_argument("--config", metavar="FILE", help="TOML file: settings, clients, users, refresh tokens")
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML file: settings, clients, users, refresh tokens, selling partners, SP-API applications",
+    )
     for setting in SETTINGS:  # every setting, as --<name> (a flag: --<name> / --no-<name>)
         kind, flag = setting_kind(setting), "--" + setting.name.replace("_", "-")
         if kind == "bool":
