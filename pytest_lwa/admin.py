@@ -204,7 +204,7 @@ class AdminApp:
             ("POST", "seller-consent"): self._seller_consent,
             ("POST", "spapi-codes"): self._spapi_code,
             ("GET", "clock"): lambda body: {"now": authority.clock.now()},
-            ("POST", "clock/advance"): lambda body: {"now": authority.clock.advance(body["seconds"])},
+            ("POST", "clock/advance"): lambda body: self._advance_clock(body["seconds"]),
             ("POST", "clock/set"): lambda body: self._set_clock(body["now"]),
             ("POST", "settings"): lambda body: dataclasses.asdict(authority.configure(**body)),
             ("GET", "settings"): lambda body: dataclasses.asdict(authority.settings),
@@ -392,6 +392,12 @@ class AdminApp:
         client_id = body.pop("client_id")
         user_id = body.pop("user_id", None)
         return {"code": self.server.issue_authorization_code(client_id, user=user_id, **body)}
+
+    def _advance_clock(self, seconds: float) -> dict[str, float]:
+        try:
+            return {"now": self.server.clock.advance(seconds)}
+        except (TypeError, ValueError) as error:  # named by the admin API's field
+            raise AdminError(400, "bad_request", f"seconds: {error}") from None
 
     def _set_clock(self, now: float) -> dict[str, float]:
         try:

@@ -304,10 +304,10 @@ ERROR_STATUS = "status must be a whole number >= 400 and <= 599 (an error's stat
         ("clock/set", '{"now": null}', "now: set() takes a datetime or epoch seconds, not NoneType"),
         ("clock/set", '{"now": NaN}', "the body is not valid JSON"),
         ("clock/set", '{"now": Infinity}', "the body is not valid JSON"),
-        ("clock/advance", '{"seconds": 1e400}', "advance() takes at most"),
-        ("clock/advance", f'{{"seconds": {HUGE}}}', "advance() takes at most"),
-        ("clock/advance", '{"seconds": "5"}', "advance() takes a number of seconds or a timedelta, not str"),
-        ("clock/advance", '{"seconds": -1e400}', "advance() takes a non-negative number of seconds, got -inf"),
+        ("clock/advance", '{"seconds": 1e400}', "seconds: advance() takes at most"),
+        ("clock/advance", f'{{"seconds": {HUGE}}}', "seconds: advance() takes at most"),
+        ("clock/advance", '{"seconds": "5"}', "seconds: advance() takes a number of seconds or a timedelta, not str"),
+        ("clock/advance", '{"seconds": -1e400}', "seconds: advance() takes a non-negative number of seconds, got -inf"),
         ("faults", '{"kind": "delay", "seconds": 1e9}', f"{DELAY_RANGE}, got 1000000000.0"),
         ("faults", '{"kind": "delay", "seconds": 601}', f"{DELAY_RANGE}, got 601"),
         ("faults", '{"kind": "delay", "seconds": -1}', f"{DELAY_RANGE}, got -1"),
@@ -401,7 +401,7 @@ def test_the_clock_at_its_ends_still_serves(start: Start) -> None:
     assert math.isclose(server.clock.now(), 32503680000, abs_tol=60)
     r = admin(server, "POST", "clock/advance", json={"seconds": 3600})
     assert r.status_code == 400
-    assert r.json()["message"].startswith("advance() takes at most ")
+    assert r.json()["message"].startswith("seconds: advance() takes at most ")
 
 
 # --- the Python API refuses the same values ---------------------------------------------------------

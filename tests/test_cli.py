@@ -187,7 +187,7 @@ def test_admin_api(served: Serve) -> None:
 NO_ENDPOINT = "no admin endpoint /_lwa/nope; GET /_lwa/ lists them"
 NO_CLIENT = "no client with client_id 'ghost' is registered"
 BAD_KIND = "unknown fault kind 'meteor'; kinds are: error, throttle, raw, delay, drop"
-BACKWARDS = "advance() takes a non-negative number of seconds, got -5; use set() to move the clock back"
+BACKWARDS = "seconds: advance() takes a non-negative number of seconds, got -5; use set() to move the clock back"
 
 
 @pytest.mark.parametrize(
