@@ -41,6 +41,8 @@ KEEP_ALIVE_SECONDS: Final = 5.0
 DRAIN_IDLE_SECONDS: Final = 0.5
 #: bytes of an unread body read on (at most) before a connection is closed
 LINGER_BYTES: Final = 16 * 1024 * 1024
+#: seconds a connection being closed is read on, at most, for the client to close its side too
+LINGER_SECONDS: Final = 2.0
 #: seconds a passed-through tunnel may carry nothing either way before it is closed
 TUNNEL_IDLE_SECONDS: Final = 60.0
 
@@ -55,6 +57,8 @@ class _DeadlineReader:
     def __init__(self, connection: socket.socket) -> None:
         self._connection = connection
         self.deadline: float | None = None
+        #: seconds one read may wait, within the deadline (a client that pauses longer is let go)
+        self.idle: float | None = None
         #: the deadline passed during a read
         self.timed_out = False
 
@@ -65,7 +69,7 @@ class _DeadlineReader:
             if remaining <= 0:
                 self.timed_out = True
                 raise TimeoutError("the deadline for reading the request has passed")
-            self._connection.settimeout(remaining)
+            self._connection.settimeout(remaining if self.idle is None else min(remaining, self.idle))
         try:
             return self._connection.recv(65536)
         except TimeoutError:
@@ -116,6 +120,7 @@ class RequestHandler(WSGIRequestHandler):
     _incoming: Incoming
     _request: Head
     _in_app = False
+    _request_deadline: float | None = None
     #: a TLS port's client sent plain HTTP: it is answered that, without a handshake
     _plain_http = False
 
@@ -163,6 +168,7 @@ class RequestHandler(WSGIRequestHandler):
             return
         reader = self._reader
         reader.deadline, reader.timed_out, self._in_app = time.monotonic() + self.server.request_timeout, False, False
+        self._request_deadline = reader.deadline
         self.command = self.requestline = ""  # nothing of an earlier request on the connection applies now
         try:
             if self._read_head():
@@ -389,8 +395,10 @@ class RequestHandler(WSGIRequestHandler):
         if length is not None and length > MAX_BODY_BYTES:
             return False
         left = MAX_BODY_BYTES
+        reader = self._reader
+        # the rest of the request, within the request's own deadline, and no read idle for long
+        reader.deadline, reader.idle = self._request_deadline, DRAIN_IDLE_SECONDS
         try:
-            self.connection.settimeout(DRAIN_IDLE_SECONDS)
             while piece := self.body_piece():
                 left -= len(piece)
                 if left < 0:
@@ -398,6 +406,7 @@ class RequestHandler(WSGIRequestHandler):
         except (OSError, ValueError):  # the client stalled or left, or the body is broken
             return False
         finally:
+            reader.deadline = reader.idle = None
             with contextlib.suppress(OSError):
                 self.connection.settimeout(None)
         return True
@@ -405,17 +414,21 @@ class RequestHandler(WSGIRequestHandler):
     def _linger(self) -> None:
         """Close after the answer, reading on until the client closes too: closing with unread data
         (a body the app did not need) would reset the connection, and the client might lose the
-        answer. At most :data:`LINGER_BYTES`, and :data:`DRAIN_IDLE_SECONDS` idle."""
+        answer. At most :data:`LINGER_BYTES` and :data:`LINGER_SECONDS` in all, and :data:`DRAIN_IDLE_SECONDS`
+        idle: a client that trickles on is let go."""
         self.close_connection = True
-        self._reader.deadline = None
-        with contextlib.suppress(OSError, ValueError):
-            self.connection.shutdown(socket.SHUT_WR)
-            if self.server.connections.closing:  # a stop does not wait for clients to close
-                return
-            self.connection.settimeout(DRAIN_IDLE_SECONDS)
-            total, buffer = 0, bytearray(8192)  # small: one is held per linger
-            while total < LINGER_BYTES and (size := self.connection.recv_into(buffer)):
-                total += size
+        reader = self._reader
+        reader.deadline, reader.idle = time.monotonic() + LINGER_SECONDS, DRAIN_IDLE_SECONDS
+        try:
+            with contextlib.suppress(OSError, ValueError):
+                self.connection.shutdown(socket.SHUT_WR)
+                if self.server.connections.closing:  # a stop does not wait for clients to close
+                    return
+                total = 0
+                while total < LINGER_BYTES and (chunk := reader.recv()):
+                    total += len(chunk)
+        finally:
+            reader.deadline = reader.idle = None
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # werkzeug's own line would colour the request line for a terminal, and show its query's tokens
