@@ -26,6 +26,10 @@ __all__ = ["MAX_HEAD_BYTES", "Head", "Incoming", "Refused"]
 #: the most a request line and header block may take together; a longer one is refused 431
 MAX_HEAD_BYTES: Final = 64 * 1024
 _BARE_CR: Final = re.compile(rb"\r(?!\n)")
+#: a control character other than the line ends and HTAB (RFC 9110 5.5 allows none in a field value)
+_CONTROL: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: a header line that continues the one before it (obs-fold)
+_FOLDED: Final = re.compile(rb"\n[ \t]")
 _HEAD_END: Final = re.compile(rb"\n\r?\n")
 _LEADING_EMPTY_LINES: Final = re.compile(rb"(?:\r?\n)+")
 _METHOD: Final = re.compile(rb"[A-Z]+")
@@ -116,6 +120,11 @@ class Incoming:
             if self._closed:
                 raise Refused(400, "the client closed the connection before a whole request")
             return None
+        whole = memoryview(head)[: end.end()]
+        if _CONTROL.search(whole):
+            raise Refused(400, "a control character in the request line or headers")
+        if _FOLDED.search(whole, 0, len(whole) - 2):  # (the blank line that ends the head is no fold)
+            raise Refused(400, "a folded header line (obs-fold): RFC 9112 lets a server refuse it, and this one does")
         self._parser = parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_head)
         parser.receive_data(bytes(head))
         if self._closed:
@@ -185,6 +194,8 @@ def _head_of(event: h11.Request, expects_continue: bool) -> Head:
             connection.extend(token.strip().lower() for token in value.split(b","))
     if chunked and length is not None:
         raise Refused(400, "both Content-Length and Transfer-Encoding frame the body")
+    if chunked and event.http_version == b"1.0":  # RFC 9112 6.1: faulty framing
+        raise Refused(400, "Transfer-Encoding in an HTTP/1.0 request")
     if event.http_version == b"1.1":
         keep_alive = b"close" not in connection
     else:
