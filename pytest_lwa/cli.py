@@ -9,7 +9,6 @@ import importlib.metadata
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -313,13 +312,19 @@ def _banner(
 
 
 def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
-    """Write the ready file (it holds client secrets) readable by its owner alone, whole or not at all: through
-    a new file of a random name beside it, created exclusively (never a planted link), then renamed over it."""
+    """Write the ready file (it holds client secrets) readable by its owner alone."""
+    _write_new(path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"), 0o600)
+
+
+def _write_new(path: str, data: bytes, mode: int) -> None:
+    """Write ``path`` whole or not at all, with ``mode``: through a new file of a random name beside it, created
+    exclusively (never a planted link, never a file another user made), then renamed over it."""
     target = Path(path)
     descriptor, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:  # mkstemp makes it 0600
-            stream.write(json.dumps(payload, indent=2) + "\n")
+        with os.fdopen(descriptor, "wb") as stream:  # mkstemp makes it 0600
+            stream.write(data)
+        os.chmod(partial, mode)
         os.replace(partial, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -367,7 +372,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         bundle = Path(server.ca_bundle) if server.ca_bundle else None
         if bundle is not None and args.ca_file:
             try:
-                shutil.copyfile(bundle, args.ca_file)
+                # the authority clients will trust: never through a planted link or into another's file
+                _write_new(args.ca_file, bundle.read_bytes(), 0o644)
             except OSError as error:
                 raise ConfigError(f"cannot write --ca-file {args.ca_file}: {error.strerror}") from None
             bundle = Path(args.ca_file)

@@ -69,7 +69,9 @@ MAX_CONFIG_BYTES: Final = 1024 * 1024
 MAX_CONFIG_DEPTH: Final = 16
 
 #: a key of more than MAX_CONFIG_DEPTH dotted parts (``a.b.c…``, in a table header or before an ``=``)
-_DOTTED_KEY: Final = re.compile(rf"""(?:(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*\.[ \t]*){{{MAX_CONFIG_DEPTH}}}""")
+_DOTTED_KEY: Final = re.compile(
+    rf"""(?:(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')[ \t]*\.[ \t]*){{{MAX_CONFIG_DEPTH}}}"""
+)
 
 KEYS: Final[dict[str, frozenset[str]]] = {
     "settings": frozenset(Settings.__dataclass_fields__),

@@ -590,6 +590,34 @@ def test_the_ready_file_follows_no_planted_link(tmp_path: Path, capsys: pytest.C
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json", "ready.json.partial", "victim.txt"]
 
 
+def test_the_ca_file_replaces_a_planted_link_and_another_s_file(tmp_path: Path) -> None:
+    """The authority's PEM is what clients will trust: it goes in a new file, never through a link planted at
+    its name, and never into a file someone else made writable."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the server's to overwrite\n")
+    linked, open_file = tmp_path / "linked.pem", tmp_path / "open.pem"
+    linked.symlink_to(victim)
+    open_file.write_text("")
+    open_file.chmod(0o666)
+    for ca_file in (linked, open_file):
+        serve_until_ready(["--tls", "--ca-file", str(ca_file)], tmp_path / "ready.json")
+        assert not ca_file.is_symlink()
+        assert ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert ca_file.stat().st_mode & 0o777 == 0o644
+    assert victim.read_text() == "not the server's to overwrite\n"
+
+
+def test_a_dotted_key_of_escaped_quotes_is_no_way_past_the_depth_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bomb.toml"
+    config.write_text("[settings]\n" + '"\\"".' * 16000 + "x = 1\n")  # quoted parts with an escaped quote each
+    started = time.monotonic()
+    assert main(["serve", "--port", "0", "--config", str(config)]) == 2
+    assert time.monotonic() - started < 5  # the parser is never asked: its time grows with the square
+    assert capsys.readouterr().err == f"pytest-lwa: error: config {config}: nested more than 16 levels deep\n"
+
+
 def test_the_log_has_times_no_colours_and_no_tokens(served: Serve) -> None:
     proc, ready = served("--log-level", "debug")
     token = "Atza|IwEBIsecret-access-token-that-must-not-be-logged"
