@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from .errors import compact_json
 from .model import NotRegistered
-from .recording import RecordedRequest, access_log, shown_tokens
+from .recording import RecordedRequest, access_log, hide_tokens, shown_tokens
 from .server import is_loopback_name
 
 if TYPE_CHECKING:
@@ -127,6 +127,9 @@ def record_json(record: RecordedRequest) -> dict[str, Any]:
     lines show them, by their first characters (secrets are already redacted in the record)."""
     data = dataclasses.asdict(record)
     data["params"] = shown_tokens(record.params)
+    data["path"] = hide_tokens(record.path)  # a token sent in the path (GET /<token>): shown as the log shows it
+    if record.reason is not None:
+        data["reason"] = hide_tokens(record.reason)
     if isinstance(record.answer, bytes):
         data["answer"] = record.answer.decode("utf-8", "replace")
     elif isinstance(data["answer"], dict):

@@ -22,7 +22,10 @@ SECRET_PARAMS: Final = frozenset({"client_secret", "code_verifier", "password"})
 
 AuthMethod = Literal["basic", "body", "none"]
 #: a parameter in a URL or form text: its name and value as sent (percent-encoded or not)
-_PARAMETER: Final = re.compile(r"([^\s?&;=/'\"]+)=([^&\s'\"]*)")
+_PARAMETER: Final = re.compile(r"([^\s?&;=/'\"]+)=([^&;\s]*)")
+#: a token or client secret of Amazon's shapes wherever it stands (a path, a matrix parameter, a reason that
+#: quotes either): tokens are shown by their first 12 characters, secrets not at all
+_TOKEN_TEXT: Final = re.compile(r"\b(Atz[ar]\||Atc\||amzn1\.oa2-cs\.v1\.)([A-Za-z0-9_\-+/=%.|]+)")
 
 
 def _named(name: str) -> str:
@@ -38,7 +41,20 @@ def redact_text(text: str) -> str:
         name = _named(parameter[1])
         return f"{parameter[1]}={REDACTED}" if name in SECRET_PARAMS or name in TOKEN_PARAMS else parameter[0]
 
-    return _PARAMETER.sub(hide, text)
+    return hide_tokens(_PARAMETER.sub(hide, text))
+
+
+def hide_tokens(text: str) -> str:
+    """``text`` with every token of Amazon's shapes shown by its first 12 characters, and every client secret
+    as its prefix and ``***``, wherever they stand."""
+
+    def hide(found: re.Match[str]) -> str:
+        prefix, rest = found[1], found[2]
+        if prefix == "amzn1.oa2-cs.v1.":
+            return prefix + REDACTED
+        return shown_token(prefix + rest)
+
+    return _TOKEN_TEXT.sub(hide, text)
 
 
 def one_line(text: str) -> str:
@@ -64,7 +80,8 @@ class _OneLine(logging.Filter):
             message = record.getMessage()
         except Exception:  # arguments that do not fit the message: the handler reports it, as for any record
             return True
-        record.msg, record.args = one_line(message), None  # formatted once: the handlers format msg alone
+        # formatted once (the handlers format msg alone); a token that stands outside a parameter hidden too
+        record.msg, record.args = one_line(hide_tokens(message)), None
         return True
 
 

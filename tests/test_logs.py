@@ -177,3 +177,17 @@ def test_the_admin_request_log_shows_tokens_as_the_log_lines_do(
         f"POST /auth/o2/token grant_type=refresh_token refresh_token=Atzr|0123456… client_id={client.client_id}"
         " client_secret=*** auth=body -> 200"
     )
+
+
+def test_a_token_or_secret_in_the_path_stays_out_of_every_line(
+    lwa_server: LwaServer, logged: Callable[[], list[tuple[str, str]]]
+) -> None:
+    client = lwa_server.add_client()
+    token = "Atza|IwEBIwhole-token-that-must-not-be-logged"
+    for path in (f"/{token}", f"/auth/o2/token/{client.client_secret}", f"/user/profile;access_token={token}"):
+        requests.get(lwa_server.url + path, timeout=5)
+    text = "\n".join(line for _, line in logged()) + json.dumps([record_json(r) for r in lwa_server.request_log])
+    assert token not in text
+    assert token[:12] + "…" in text  # shown as every token is: by its first 12 characters
+    assert client.client_secret not in text
+    assert lwa_server.request_log[0].path == f"/{token}"  # the Python side keeps what was sent

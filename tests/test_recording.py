@@ -110,7 +110,7 @@ def test_redaction() -> None:
     assert redact_headers([("authorization", "Bearer t t")]) == {"authorization": "Bearer ***"}
     text = "GET /a?access_token=Atza|x&code=c&state=s&refresh_token='r' client_secret=z password=p device_code=d"
     assert redact_text(text) == (
-        "GET /a?access_token=***&code=***&state=s&refresh_token=***'r' client_secret=*** password=*** device_code=***"
+        "GET /a?access_token=***&code=***&state=s&refresh_token=*** client_secret=*** password=*** device_code=***"
     )
     assert redact_text("code_verifier=abc&xcode=1") == "code_verifier=***&xcode=1"
 
@@ -127,6 +127,12 @@ def test_redaction() -> None:
         ("/a;refresh_token=r/b?device%5Fcode=d", "/a;refresh_token=***"),  # up to the next & or space
         ("/a?client_secretx=s&xcode=c&code_=c", "/a?client_secretx=s&xcode=c&code_=c"),  # other names
         ("'POST /t?code=c HTTP/1.1'", "'POST /t?code=*** HTTP/1.1'"),  # a request line quoted in a message
+        # a value runs to the next & or ; or space, quotes and all (JavaScript's encodeURIComponent leaves ')
+        ("/a?client_secret=abc'TAIL&x=1", "/a?client_secret=***&x=1"),
+        ("/a?x=1;access_token=Atza|IwEBIwhole-token", "/a?x=1;access_token=***"),
+        # a token or secret outside any parameter: in the path
+        ("GET /Atza|IwEBIwhole-token-text HTTP/1.1", "GET /Atza|IwEBIwh… HTTP/1.1"),
+        ("/auth/o2/token/amzn1.oa2-cs.v1.0123abcd is none", "/auth/o2/token/amzn1.oa2-cs.v1.*** is none"),
     ],
 )
 def test_redaction_goes_by_the_decoded_name(text: str, redacted: str) -> None:
