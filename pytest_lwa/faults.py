@@ -23,7 +23,9 @@ MAX_DELAY: Final = 600.0
 #: an HTTP field name (RFC 9110 token)
 _FIELD_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: what a field value may not hold: control characters other than tab (CR and LF would start a new field)
-_FIELD_VALUE_BAD: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_FIELD_VALUE_BAD: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]|[^\x00-\xff]")
+#: the headers that frame an answer: the server writes them itself, once (a fault's would contradict them)
+_FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 
 FaultKind = Literal["error", "raw", "delay", "drop"]
 Predicate = Callable[[RecordedRequest], bool]
@@ -111,8 +113,13 @@ def header_map(headers: Mapping[str, str] | None, name: str = "headers") -> dict
     for key, value in headers.items():
         if not isinstance(key, str) or not _FIELD_NAME.fullmatch(key):
             raise ValueError(f"{name}: {key!r} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)")
+        if key.lower() in _FRAMING:
+            raise ValueError(f"{name}: {key} frames the answer, and the server sets it; leave it out")
         if not isinstance(value, str) or _FIELD_VALUE_BAD.search(value):
-            raise ValueError(f"{name}: the value of {key} must be a string without control characters, got {value!r}")
+            raise ValueError(
+                f"{name}: the value of {key} must be a string of Latin-1 characters without control characters,"
+                f" got {value!r}"
+            )
     return dict(headers)
 
 

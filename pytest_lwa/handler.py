@@ -134,8 +134,10 @@ class RequestHandler(WSGIRequestHandler):
         context = self.server.ssl_context
         if context is not None and not isinstance(self.request, ssl.SSLSocket):  # (a tunnel's is wrapped)
             self.request.settimeout(self.server.request_timeout)
-            # A TLS connection opens with a handshake record (22); a letter is a plain HTTP request line.
-            self._plain_http = self.request.recv(1, socket.MSG_PEEK).isalpha()
+            # A TLS connection opens with a handshake record (22); a letter, or the empty line a request line
+            # may follow, is plain HTTP.
+            first = self.request.recv(1, socket.MSG_PEEK)
+            self._plain_http = first.isalpha() or first in (b"\r", b"\n")
             if not self._plain_http:
                 self.request = context.wrap_socket(self.request, server_side=True)
             self.request.settimeout(None)

@@ -290,9 +290,12 @@ def flag(value: bool, what: str) -> bool:
 
 
 def credential(value: str | None, what: str) -> str | None:
-    """``value`` if it is ``None`` or a non-empty string without spaces; a clear error otherwise."""
-    if value is not None and (not isinstance(value, str) or not value or value.split() != [value]):
-        raise ValueError(f"{what} must be a non-empty string without spaces, got {value!r}")
+    """``value`` if it is ``None`` or a non-empty string without spaces or control characters; a clear error
+    otherwise."""
+    if value is not None and (
+        not isinstance(value, str) or not value or value.split() != [value] or not value.isprintable()
+    ):
+        raise ValueError(f"{what} must be a non-empty string without spaces or control characters, got {value!r}")
     return value
 
 

@@ -411,6 +411,8 @@ class LwaServer:
         ``Content-Type`` defaults to ``application/json``.
         """
         raw = body.encode("utf-8") if isinstance(body, str) else body
+        if raw and status in (204, 304):
+            raise ValueError(f"a {status} answer has no body (HTTP says so, and a client would read it as the next)")
         return self.app.faults.add(
             Fault("raw", status=status, body=raw, headers=header_map(headers), times=times, **match)
         )

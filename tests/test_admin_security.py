@@ -20,6 +20,9 @@ TOKEN = "s3cret"
 UNAUTHORIZED = {"error": "unauthorized", "message": "send the admin token as 'Authorization: Bearer <token>'"}
 Start = Callable[..., LwaServer]
 
+LATIN_ONLY = "headers: the value of X-A must be a string of Latin-1 characters without control characters"
+NO_SPACES = "must be a non-empty string without spaces or control characters"
+
 
 @pytest.fixture
 def start() -> Iterator[Start]:
@@ -328,10 +331,10 @@ ERROR_STATUS = "status must be a whole number >= 400 and <= 599 (an error's stat
         ("faults", '{"status": "500"}', f"{ERROR_STATUS}, got '500'"),
         ("faults", '{"description": 5}', "description must be a string, got int"),
         ("faults", '{"headers": {"X-A": "1\\r\\nSet-Cookie: a=b"}}',
-         "headers: the value of X-A must be a string without control characters, got '1\\r\\nSet-Cookie: a=b'"),
+         f"{LATIN_ONLY}, got '1\\r\\nSet-Cookie: a=b'"),
         ("faults", '{"headers": {"Bad Name": "x"}}',
          "headers: 'Bad Name' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"),
-        ("faults", '{"headers": {"X-A": 5}}', "headers: the value of X-A must be a string without control characters"),
+        ("faults", '{"headers": {"X-A": 5}}', LATIN_ONLY),
         ("faults", '{"headers": "X-A: 1"}', "headers must be a mapping of header names to values, got str"),
         ("faults", '{"kind": "raw", "status": 99}', "status must be a whole number >= 200 and <= 599, got 99"),
         ("faults", '{"kind": "raw", "status": 600}', "status must be a whole number >= 200 and <= 599, got 600"),
@@ -353,7 +356,7 @@ ERROR_STATUS = "status must be a whole number >= 400 and <= 599 (an error's stat
         ("settings", '{"expires_in": 1e400}', "expires_in must be a whole number of seconds >= 1, got inf"),
         ("settings", '{"json_body": "yes"}', "json_body must be True or False, got 'yes'"),
         ("settings", '{"body_style": 5}', "body_style must be one of classic, modern, got 5"),
-        ("clients", '{"client_id": 5}', "client_id must be a non-empty string without spaces, got 5"),
+        ("clients", '{"client_id": 5}', f"client_id {NO_SPACES}, got 5"),
         ("clients", '{"scopes": {"profile": true}}', "scopes must be a list of strings, not dict"),
         ("clients", '{"redirect_uris": 5}', "redirect_uris must be a list of strings, not int"),
         ("users", '{"name": 5}', "name must be a string, got 5"),
@@ -372,7 +375,7 @@ ERROR_STATUS = "status must be a whole number >= 400 and <= 599 (an error's stat
         ("sp-applications", f'{{{APP}, "published": "no"}}', "published must be true or false, got 'no'"),
         ("sp-applications", f'{{{APP}, "name": 5}}', "name must be a string, got 5"),
         ("sp-applications", f'{{{APP}, "application_id": ["x"]}}',
-         "application_id must be a non-empty string without spaces, got ['x']"),
+         "application_id must be a non-empty string without spaces or control characters, got ['x']"),
         ("selling-partners", '{"name": 5}', "name must be a string, got 5"),
         ("seller-consent", '{"selling_partner_id": 5}', "selling_partner_id must be a string, got 5"),
         ("spapi-codes", '{"application_id": 5}', "application_id must be a string, got 5"),

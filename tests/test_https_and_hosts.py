@@ -73,6 +73,12 @@ def test_plain_http_to_the_tls_port_is_answered_so(lwa_https_server: LwaServer) 
     assert lwa_https_server.request_log == []
 
 
+def test_plain_http_after_an_empty_line_to_the_tls_port_is_answered_so_too(lwa_https_server: LwaServer) -> None:
+    with socket.create_connection(("127.0.0.1", lwa_https_server.port), timeout=5) as sock:
+        sock.sendall(b"\r\nGET /auth/o2/tokeninfo HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(24) == b"HTTP/1.1 400 Bad Request"
+
+
 def test_garbage_instead_of_a_handshake_is_dropped_quietly(lwa_https_server: LwaServer) -> None:
     with socket.create_connection(("127.0.0.1", lwa_https_server.port)) as sock:
         sock.sendall(b"\x16\x03\x01\x00\x05hello")  # a handshake record that is no ClientHello

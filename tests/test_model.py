@@ -167,5 +167,8 @@ def test_words_and_credentials_refuse_what_is_not_text() -> None:
     for bad in (5, "", "a b"):
         with pytest.raises(ValueError, match=f"^each of scopes must be a non-empty string without spaces, got {bad!r}"):
             words([bad], "scopes")  # type: ignore[list-item]
-        with pytest.raises(ValueError, match=f"^client_id must be a non-empty string without spaces, got {bad!r}$"):
+        with pytest.raises(
+            ValueError,
+            match=f"^client_id must be a non-empty string without spaces or control characters, got {bad!r}$",
+        ):
             credential(bad, "client_id")  # type: ignore[arg-type]

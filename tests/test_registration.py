@@ -15,6 +15,8 @@ from pytest_lwa.grants import selling_partner
 from pytest_lwa.grants.selling_partner import login_redirect
 from pytest_lwa.model import NotRegistered, TokenRejected
 
+NO_SPACES = "must be a non-empty string without spaces or control characters"
+
 
 @pytest.fixture
 def authority() -> Authority:
@@ -37,8 +39,8 @@ def test_generated_client(authority: Authority) -> None:
         ({"grants": ["implicit"]}, ValueError,
          "unknown grant 'implicit'; grants are: client_credentials, refresh_token, authorization_code, device_code"),
         ({"grants": "refresh_token"}, TypeError, "grants must be a list of strings, e.g. ['refresh_token']"),
-        ({"client_id": "a b"}, ValueError, "client_id must be a non-empty string without spaces, got 'a b'"),
-        ({"client_secret": ""}, ValueError, "client_secret must be a non-empty string without spaces, got ''"),
+        ({"client_id": "a b"}, ValueError, f"client_id {NO_SPACES}, got 'a b'"),
+        ({"client_secret": ""}, ValueError, f"client_secret {NO_SPACES}, got ''"),
         ({"scopes": ["a b"]}, ValueError, "each of scopes must be a non-empty string without spaces, got 'a b'"),
         ({"redirect_uris": [""]}, ValueError, "each of redirect_uris must be a non-empty string without spaces"),
     ],
@@ -283,7 +285,8 @@ def test_sp_application_defaults_and_checks(authority: Authority) -> None:
     with pytest.raises(TypeError, match=re.escape("redirect_uris must be a list of strings, e.g. ['https://a/cb']")):
         authority.add_sp_application(login_uri="https://a/login", redirect_uris="https://a/cb")
     with pytest.raises(
-        ValueError, match=re.escape("application_id must be a non-empty string without spaces, got 'a b'")
+        ValueError,
+        match=re.escape("application_id must be a non-empty string without spaces or control characters, got 'a b'"),
     ):
         authority.add_sp_application(login_uri="https://a/login", redirect_uris=[], application_id="a b")
     with pytest.raises(ValueError, match=re.escape("absolute http(s) URLs, got None")):
@@ -412,7 +415,10 @@ def test_selling_partner_and_application_errors(authority: Authority) -> None:
     assert partner.name == "Test Seller"
     assert re.fullmatch(r"A[A-Z0-9]{13}", partner.selling_partner_id)
     with pytest.raises(
-        ValueError, match=re.escape("selling_partner_id must be a non-empty string without spaces, got 'a b'")
+        ValueError,
+        match=re.escape(
+            "selling_partner_id must be a non-empty string without spaces or control characters, got 'a b'"
+        ),
     ):
         authority.add_selling_partner("a b")
     with pytest.raises(NotRegistered) as unknown:
@@ -473,9 +479,13 @@ def test_verify_and_revoke_say_why(authority: Authority) -> None:
         authority.revoke("Atc|nonsense")
     with pytest.raises(TypeError, match=r"^scopes must be a list of strings, e.g. \['profile'\], not a single string$"):
         authority.issue_refresh_token("cid", "profile")
-    with pytest.raises(ValueError, match=r"^new_secret must be a non-empty string without spaces, got 'a b'$"):
+    with pytest.raises(
+        ValueError, match=r"^new_secret must be a non-empty string without spaces or control characters, got 'a b'$"
+    ):
         authority.rotate_secret("cid", new_secret="a b")
-    with pytest.raises(ValueError, match=r"^user_id must be a non-empty string without spaces, got 'a b'$"):
+    with pytest.raises(
+        ValueError, match=r"^user_id must be a non-empty string without spaces or control characters, got 'a b'$"
+    ):
         authority.add_user("a b")
     with pytest.raises(TypeError, match=r"^unknown setting\(s\) expire_in, jsonbody; settings are: expires_in, "):
         authority.configure(expire_in=1, jsonbody=True)

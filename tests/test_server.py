@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -233,3 +234,23 @@ def test_check_names_a_failure_inside_the_server_and_chains_it(
     assert failed.value.__cause__ is error
     lwa_server.reset()
     assert lwa_server.errors == []
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.respond_next(200, "x", headers={"Content-Length": "0"}), "Content-Length frames the answer"),
+        (lambda s: s.respond_next(200, "x", headers={"transfer-encoding": "chunked"}), "transfer-encoding frames"),
+        (lambda s: s.respond_next(200, "x", headers={"Connection": "close"}), "Connection frames the answer"),
+        (lambda s: s.respond_next(204, "a body"), "a 204 answer has no body"),
+        (lambda s: s.respond_next(200, headers={"X-A": "a€b"}), "Latin-1 characters without control"),
+        (lambda s: s.respond_next(200, headers={"X-A": "a\x85b"}), "Latin-1 characters without control"),
+        (lambda s: s.add_client("amzn1.application-oa2-client.\x1b[31m"), "without spaces or control characters"),
+    ],
+)
+def test_what_would_break_an_answer_or_a_terminal_is_refused(call: object, message: str) -> None:
+    server = LwaServer()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(server)  # type: ignore[operator]
+    assert server.pending_faults == []
+    assert server.clients == []
