@@ -118,8 +118,10 @@ def patch_amazon_hosts(base_url: str, setattr: SetAttr) -> list[str]:
     if importlib.util.find_spec("aiohttp") is not None:
         _patch_aiohttp(base_url, setattr)
         patched.append("aiohttp")
-    _patch_http_client(base_url, setattr)
-    patched += ["http.client", "urllib"]
+    mock = urlsplit(base_url)
+    if mock.scheme == "http" and mock.hostname and mock.port:  # (it connects without TLS: a plain-HTTP mock)
+        _patch_http_client((mock.hostname, mock.port), setattr)
+        patched += ["http.client", "urllib"]
     return patched
 
 
@@ -141,11 +143,7 @@ def _patch_aiohttp(base_url: str, setattr: SetAttr) -> None:
     setattr(aiohttp.ClientSession, "_request", request_to_mock)
 
 
-def _patch_http_client(base_url: str, setattr: SetAttr) -> None:
-    mock = urlsplit(base_url)
-    if mock.scheme != "http" or mock.hostname is None or mock.port is None:
-        raise ValueError(f"the LWA hosts can be sent to a plain-HTTP mock only, not {base_url}")
-    address = (mock.hostname, mock.port)
+def _patch_http_client(address: tuple[str, int], setattr: SetAttr) -> None:
 
     def connect_to_mock(connection: http.client.HTTPConnection) -> bool:
         """Connect ``connection`` to the mock instead, when it is for an LWA host (no TLS: the mock has none)."""

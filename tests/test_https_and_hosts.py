@@ -336,3 +336,12 @@ def test_amazon_hosts_serves_https_with_one_certificate_for_every_amazon_host() 
             pytest.raises(ssl.SSLCertVerificationError),
         ):
             server.ssl_context.wrap_socket(raw, server_hostname="aws.amazon.com")
+
+
+def test_an_https_mock_is_patched_in_for_the_libraries_that_can_reach_it() -> None:
+    from pytest_lwa.amazon_hosts import patch_amazon_hosts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patched = patch_amazon_hosts("https://127.0.0.1:1", patch.setattr)
+    assert "http.client" not in patched  # it connects without TLS: only a plain-HTTP mock
+    assert {"requests", "httpx", "aiohttp"} <= set(patched)
