@@ -537,6 +537,8 @@ def _refused(address: Address, port: int, allow_private: bool, own_port: int) ->
         ("a loopback address", address.is_loopback),
         ("an unspecified address", address.is_unspecified),
         ("a link-local address", address.is_link_local),
+        # fec0::/10, deprecated but still routed inside sites; Python counts it as global
+        ("a site-local address", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
         ("a multicast address", address.is_multicast),
         ("a reserved address", address.is_reserved),
         ("a private address", address.is_private),
