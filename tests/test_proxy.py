@@ -281,6 +281,7 @@ def mapped(text: str) -> str:
         ("[2002:a00:1::]:443", "2002:a00:1::", "a private address"),  # 6to4 around 10.0.0.1
         ("169.254.169.254:80", "169.254.169.254", "a link-local address"),  # a cloud's instance metadata
         ("[fe80::1]:443", "fe80::1", "a link-local address"),
+        ("[fec0::1]:443", "fec0::1", "a site-local address"),
         ("224.0.0.1:443", "224.0.0.1", "a multicast address"),
         ("[ff02::1]:443", "ff02::1", "a multicast address"),
         ("240.0.0.1:443", "240.0.0.1", "a reserved address"),
