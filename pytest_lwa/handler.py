@@ -59,22 +59,15 @@ class _DeadlineReader:
         self.deadline: float | None = None
         #: seconds one read may wait, within the deadline (a client that pauses longer is let go)
         self.idle: float | None = None
-        #: the deadline passed during a read
-        self.timed_out = False
 
     def recv(self) -> bytes:
         """What has arrived (waiting for it until the deadline); ``b""`` once the client has closed."""
         if self.deadline is not None:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
-                self.timed_out = True
                 raise TimeoutError("the deadline for reading the request has passed")
             self._connection.settimeout(remaining if self.idle is None else min(remaining, self.idle))
-        try:
-            return self._connection.recv(65536)
-        except TimeoutError:
-            self.timed_out = self.deadline is not None
-            raise
+        return self._connection.recv(65536)
 
 
 class _Body(io.RawIOBase):
@@ -119,7 +112,6 @@ class RequestHandler(WSGIRequestHandler):
     _reader: _DeadlineReader
     _incoming: Incoming
     _request: Head
-    _in_app = False
     _request_deadline: float | None = None
     #: a TLS port's client sent plain HTTP: it is answered that, without a handshake
     _plain_http = False
@@ -169,8 +161,7 @@ class RequestHandler(WSGIRequestHandler):
             self.close_connection = True
             return
         reader = self._reader
-        reader.deadline, reader.timed_out, self._in_app = time.monotonic() + self.server.request_timeout, False, False
-        self._request_deadline = reader.deadline
+        reader.deadline = self._request_deadline = time.monotonic() + self.server.request_timeout
         self.command = self.requestline = ""  # nothing of an earlier request on the connection applies now
         try:
             if self._read_head():
@@ -208,9 +199,7 @@ class RequestHandler(WSGIRequestHandler):
             self._answer_error(errors.MALFORMED_REQUEST(), refused.status)
             self._linger()
             return False
-        except TimeoutError:
-            if not self._reader.timed_out:
-                raise
+        except TimeoutError:  # (the reads have the request's deadline: it has passed)
             logger.info("pytest-lwa: %s sent no whole request within %g s", self.address_string(),
                         self.server.request_timeout)  # fmt: skip
             self._answer_error(errors.REQUEST_TIMEOUT())
@@ -234,7 +223,6 @@ class RequestHandler(WSGIRequestHandler):
         return piece
 
     def run_wsgi(self) -> None:
-        self._in_app = True
         try:
             if self.server.proxy is not None and self._proxied():
                 return

@@ -83,12 +83,8 @@ class Incoming:
 
     @property
     def pending(self) -> bool:
-        """Bytes of a request not yet taken have arrived (or the client has closed)."""
-        if self._head is not None:
-            return bool(self._head) or self._closed
-        assert self._parser is not None
-        data, closed = self._parser.trailing_data
-        return bool(data) or closed
+        """Bytes of a request not yet taken have arrived (a close with none is no request)."""
+        return bool(self.leftover())
 
     def feed(self, data: bytes) -> None:
         """What arrived from the client; ``b""`` when it closed its side."""

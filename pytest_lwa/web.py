@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 from . import errors, pages
 from .amazon_hosts import PROXY_HOSTS
@@ -186,6 +187,6 @@ def _base_url(request: LwaRequest) -> str:
     """Where the request was sent, for the URLs a page hands on: Amazon's own hosts are HTTPS-only, so one of
     them is ``https://`` however the request reached the mock (through the proxy's TLS, or in plain HTTP from a
     test's ``follow``)."""
-    if request.host.rpartition(":")[0].lower() in PROXY_HOSTS or request.host.lower() in PROXY_HOSTS:
+    if urlsplit("//" + request.host).hostname in PROXY_HOSTS:
         return f"https://{request.host}"
     return request.host_url.rstrip("/")
