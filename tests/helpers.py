@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +66,14 @@ def token_request(
     data = {name: value for name, value in form.items() if value is not None}
     send = session.post if session is not None else requests.post
     return send(url, data=data, headers=dict(headers or {}), verify=verify, timeout=5)
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends on ``sock`` until it closes the connection."""
+    answer = b""
+    while chunk := sock.recv(4096):
+        answer += chunk
+    return answer
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, limit: float = 15.0) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import requests
+from helpers import read_until_closed
 
 from pytest_lwa import LwaServer
 from pytest_lwa.amazon_hosts import redirected
@@ -61,9 +62,7 @@ def test_a_stalled_tls_handshake_does_not_hold_up_others(lwa_https_server: LwaSe
 def test_plain_http_to_the_tls_port_is_answered_so(lwa_https_server: LwaServer) -> None:
     with socket.create_connection(("127.0.0.1", lwa_https_server.port), timeout=5) as sock:
         sock.sendall(b"GET /auth/o2/tokeninfo HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
+        answer = read_until_closed(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert b"\r\nConnection: close\r\n" in head

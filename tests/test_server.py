@@ -7,6 +7,7 @@ import socket
 
 import pytest
 import requests
+from helpers import read_until_closed
 
 from pytest_lwa import CLIENT_CREDENTIALS_SCOPES, LwaServer, Settings
 
@@ -162,9 +163,7 @@ def test_configure_rejects_unknown_names() -> None:
 def test_unparsable_request_line_gets_json(lwa_server: LwaServer) -> None:
     with socket.create_connection(("127.0.0.1", lwa_server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/9.9\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
+        answer = read_until_closed(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 505")
     assert b"Content-Type: application/json" in head
