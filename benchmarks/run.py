@@ -215,10 +215,14 @@ const { OAuth2Server } = require('oauth2-mock-server');
 
 
 @contextmanager
-def running(command: list[str], ready: Path, cwd: Path | None = None) -> Iterator[tuple[dict[str, Any], float]]:
-    """Start a server process; yields its ready-file JSON and the seconds until it answered."""
+def running(
+    command: list[str], ready: Path, cwd: Path | None = None, package: Path | None = None
+) -> Iterator[tuple[dict[str, Any], float]]:
+    """Start a server process (importing ``pytest_lwa`` from ``package`` when given); yields its ready-file
+    JSON and the seconds until it answered."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    env = ENV if package is None else {**ENV, "PYTHONPATH": str(package)}
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         while True:
             if proc.poll() is not None:
@@ -243,6 +247,16 @@ def running(command: list[str], ready: Path, cwd: Path | None = None) -> Iterato
 
 def serve_command(ready: Path) -> list[str]:
     return [PYTHON, "-m", "pytest_lwa", "serve", "--port", "0", "--log-level", "warning", "--ready-file", str(ready)]
+
+
+def checkout(revision: str, into: Path) -> Path:
+    """The package as it was at ``revision`` (a git revision of this repository), to run beside this one."""
+    archive = subprocess.run(
+        ["git", "archive", revision, "pytest_lwa"], cwd=HERE.parent, capture_output=True, check=True
+    ).stdout
+    into.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 Target = tuple[str, dict[str, str], "tuple[str, str] | None"]
@@ -307,8 +321,9 @@ def demo_form() -> dict[str, str]:
             "client_secret": DEMO_CLIENT_SECRET}  # fmt: skip
 
 
-def round_trip(count: int, with_peer: bool) -> None:
-    """The standalone server against a bare werkzeug server (and the npm peer), measured together."""
+def round_trip(count: int, with_peer: bool, before: str | None = None) -> None:
+    """The standalone server against a bare werkzeug server (and the npm peer), measured together; with
+    ``before``, the standalone server of that git revision too."""
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         script = Path(tmp) / "bare.py"
         script.write_text(BARE_WERKZEUG)
@@ -326,6 +341,12 @@ def round_trip(count: int, with_peer: bool) -> None:
             "bare": (bare["url"] + "/auth/o2/token", demo_form(), None),
             **{name: (host["url"] + "/auth/o2/token", demo_form(), None) for name, host in hosts.items()},
         }
+        if before is not None:
+            old = checkout(before, Path(tmp) / "before")
+            info, _ = stack.enter_context(
+                running(serve_command(Path(tmp) / "old.json"), Path(tmp) / "old.json", package=old)
+            )
+            targets["before"] = (info["url"] + "/auth/o2/token", demo_form(), None)
         package = start_peer(stack) if with_peer else None
         if package is not None:
             peer_url = json.loads((HERE / ".peer" / "ready.json").read_text())["url"]
@@ -335,9 +356,8 @@ def round_trip(count: int, with_peer: bool) -> None:
                 ("id", "s"),
             )
         rates = interleaved_rates(targets, count)
-        fresh = interleaved_rates(
-            {name: targets[name] for name in ("ours", "bare", "waitress", "werkzeug")}, count, keep_alive=False
-        )
+        compared = ("ours", "bare", "waitress", "werkzeug", *(("before",) if before is not None else ()))
+        fresh = interleaved_rates({name: targets[name] for name in compared}, count, keep_alive=False)
     ratio = rates["bare"] / rates["ours"]
     report(
         "round trip, keep-alive session",
@@ -358,11 +378,20 @@ def round_trip(count: int, with_peer: bool) -> None:
     for host in ("waitress", "werkzeug"):
         for label, measured in (("keep-alive", rates), ("new connections", fresh)):
             ratio = measured["ours"] / measured[host]
+            if before is None:
+                report(
+                    f"same app on {host}, {label}",
+                    f"ours {measured['ours']:.0f} req/s vs {measured[host]:.0f} req/s = {ratio:.2f}x its rate",
+                    "(for information)",
+                    None,
+                )
+                continue
+            old = measured["before"] / measured[host]
             report(
                 f"same app on {host}, {label}",
-                f"ours {measured['ours']:.0f} req/s vs {measured[host]:.0f} req/s = {ratio:.2f}x its rate",
-                "(for information)",
-                None,
+                f"{measured[host]:.0f} req/s; ours {ratio:.2f}x its rate, {before} {old:.2f}x ({ratio / old:.2f})",
+                ">= 0.95 of before's",
+                ratio >= 0.95 * old,
             )
     if not with_peer:
         return
@@ -547,13 +576,16 @@ def main() -> int:
     parser.add_argument("--only", help=f"comma-separated sections: {', '.join(sections)}")
     parser.add_argument("--requests", type=int, default=2000, help="requests per round-trip measurement")
     parser.add_argument("--tokens", type=int, default=200_000, help="tokens for the memory measurement")
+    parser.add_argument(
+        "--before", metavar="REVISION", help="roundtrip: also run the server of this git revision (e.g. main)"
+    )
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else sections
     print(f"pytest-lwa benchmarks, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     if "overhead" in chosen:
         per_test_overhead()
     if "roundtrip" in chosen or "peer" in chosen:
-        round_trip(args.requests, with_peer="peer" in chosen)
+        round_trip(args.requests, with_peer="peer" in chosen, before=args.before)
     if "concurrency" in chosen:
         concurrency()
     if "memory" in chosen:

@@ -23,6 +23,7 @@ from .errors import compact_json
 from .model import NotRegistered
 from .recording import RecordedRequest, access_log, hide_tokens, shown_tokens
 from .server import is_loopback_name
+from .wire import MAX_REQUEST_BODY
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -33,7 +34,7 @@ __all__ = ["MAX_ADMIN_BODY", "PREFIX", "AdminApp", "check_token"]
 
 PREFIX: Final = "/_lwa/"
 #: the largest admin request body, in bytes, however it is framed (Content-Length or chunked)
-MAX_ADMIN_BODY: Final = 1024 * 1024
+MAX_ADMIN_BODY: Final = MAX_REQUEST_BODY
 #: the media type of every admin request body
 JSON_MEDIA_TYPE: Final = "application/json"
 #: ``Sec-Fetch-Site`` values a browser sends for what its user did or the server's own pages asked

@@ -30,7 +30,6 @@ from .wire import (
     LwaRequest,
     answer_headers,
     basic_credentials,
-    close,
     environ_headers,
     params,
     status_line,
@@ -102,19 +101,17 @@ class LwaApp:
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
                 if self.generation != generation:  # reset while it waited: its test is over
-                    close(environ)
                     raise ConnectionAbortedError("pytest-lwa: the server was reset while this request waited")
             if fault is not None and fault.kind == "drop":
                 self.log.append(record := RecordedRequest(**seen, fault=fault.describe()))
                 access_log.info("%s", record)
-                close(environ)
                 raise ConnectionAbortedError("pytest-lwa fault: connection closed without an answer")
             if fault is not None and fault.kind in ("error", "raw"):
                 answer = self._fault_answer(fault, request_id)
             else:
                 answer = self._answer(request, request_id)
         except ConnectionAbortedError:
-            raise  # werkzeug closes the connection quietly
+            raise  # the server closes the connection without an answer
         except Exception as exc:  # answered as JSON and kept for the test to see
             logger.exception("pytest-lwa: unexpected error answering %s %s", request.method, request.path)
             if self.generation == generation and len(self.errors) < 100:

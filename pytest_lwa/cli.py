@@ -24,7 +24,7 @@ from .environment import CONFIG_TOML, describe, with_environment
 from .errors import BODY_STYLES
 from .grants.selling_partner import SellingPartnerApp
 from .model import SETTINGS, setting_choices, setting_kind
-from .server import MAX_CONNECTIONS, REQUEST_TIMEOUT, is_loopback_name
+from .server import MAX_CONNECTIONS, REQUEST_TIMEOUT, WORKERS, is_loopback_name
 
 __all__ = ["DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "main"]
 
@@ -166,9 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-connections",
         type=_positive,
-        default=MAX_CONNECTIONS,
+        default=None,
         metavar="N",
-        help=f"connections served at once; more are answered 503 with Retry-After (default {MAX_CONNECTIONS})",
+        help="connections open at once; beyond it those idle longest are closed, and with none idle a new one"
+        f" is answered 503 with Retry-After (default {MAX_CONNECTIONS:,}, or the open-file limit less 64 if lower)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=WORKERS,
+        metavar="N",
+        help=f"threads answering requests; more requests wait their turn (default {WORKERS})",
     )
     serve.add_argument("--ready-file", metavar="PATH", help="write JSON with the URL and clients once serving")
     serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on /_lwa/")
@@ -359,6 +367,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 keep_alive=True,
                 request_timeout=args.request_timeout,
                 max_connections=args.max_connections,
+                workers=args.workers,
                 proxy=args.proxy,
                 proxy_passthrough=args.proxy_passthrough,
                 proxy_allow_private=args.proxy_allow_private,

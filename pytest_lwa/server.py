@@ -26,13 +26,13 @@ from .clock import ManualClock
 from .errors import LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate, header_map, whole_number
 from .grants.selling_partner import SellingPartner
-from .handler import RequestHandler
+from .handler import Proxy
 from .model import SettingValues, check_setting_names
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
-from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, Proxy, Server, listen
+from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, WORKERS, Server, listen
 from .tls import make_certificates
 
-__all__ = ["MAX_CONNECTIONS", "MAX_RETRY_AFTER", "REQUEST_TIMEOUT", "LwaServer"]
+__all__ = ["MAX_CONNECTIONS", "MAX_RETRY_AFTER", "REQUEST_TIMEOUT", "WORKERS", "LwaServer"]
 
 #: the largest ``Retry-After`` a throttle fault sends (RFC 9110's recipients handle at least 2**31 - 1)
 MAX_RETRY_AFTER: Final = 2**31 - 1
@@ -86,7 +86,8 @@ class LwaServer:
         log_size: int | None = None,
         keep_alive: bool = False,
         request_timeout: float = REQUEST_TIMEOUT,
-        max_connections: int = MAX_CONNECTIONS,
+        max_connections: int | None = None,
+        workers: int = WORKERS,
         proxy: bool = False,
         proxy_passthrough: bool = False,
         proxy_allow_private: bool = False,
@@ -143,10 +144,12 @@ class LwaServer:
             or not request_timeout > 0
         ):
             raise ValueError(f"request_timeout must be a positive number of seconds, got {request_timeout!r}")
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
-            raise ValueError(f"max_connections must be a whole number >= 1, got {max_connections!r}")
+        for name, value in (("max_connections", max_connections), ("workers", workers)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
         self._request_timeout = float(request_timeout)
         self._max_connections = max_connections
+        self._workers = workers
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -212,20 +215,18 @@ class LwaServer:
         """Bind the port and serve in a background thread."""
         if self._server is not None:
             raise RuntimeError(f"the server is already running on {self.url}")
-        sock = listen(self.host, self._port)
-        try:
-            server = Server(self.host, self._port, self.wsgi_app, RequestHandler, fd=sock.fileno())
-        finally:
-            sock.close()  # the server works on its own duplicate of the socket
-        server.ssl_context = self._server_context  # each connection is wrapped in its own thread
-        server.keep_alive = self._keep_alive
-        server.proxy = self._proxy
-        server.request_timeout = self._request_timeout
-        server.workers.limit = self._max_connections
+        server = Server(
+            listen(self.host, self._port),
+            self.wsgi_app,
+            ssl_context=self._server_context,
+            proxy=self._proxy,
+            keep_alive=self._keep_alive,
+            request_timeout=self._request_timeout,
+            max_connections=self._max_connections,
+            workers=self._workers,
+        )
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name=f"pytest-lwa:{server.port}", daemon=True
-        )  # a short poll interval makes stop() quick
+        self._thread = threading.Thread(target=server.serve_forever, name=f"pytest-lwa:{server.port}", daemon=True)
         self._thread.start()
 
     def stop(self, drain: float = 0.0) -> bool:
@@ -237,21 +238,17 @@ class LwaServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return True
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        server.connections.close()  # kept-alive connections close now; those answering, once answered
         self._server = self._thread = None
-        return server.connections.wait_idle(drain)
+        return server.stop(drain, thread)
 
     @property
     def busy(self) -> int:
-        """Connections being served now (one waiting for its next request counts); 0 when not running."""
-        return self._server.workers.busy if self._server is not None else 0
+        """Connections open now (one waiting for its next request counts); 0 when not running."""
+        return self._server.open_connections if self._server is not None else 0
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until no request is being answered; whether none is."""
-        return self._server is None or self._server.connections.wait_idle(timeout)
+        return self._server is None or self._server.wait_idle(timeout)
 
     def reset(self) -> None:
         """Forget clients, users, tokens, faults, the request log and recorded errors; restore the

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import functools
 import json
-import socket
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -28,6 +26,8 @@ if TYPE_CHECKING:
 
 #: Token request bodies larger than this are answered 413 (real ones are well under 2 KiB).
 MAX_BODY_BYTES: Final = 64 * 1024
+#: the most of a request body the server reads (the admin API's bound; a body over it is never read whole)
+MAX_REQUEST_BODY: Final = 1024 * 1024
 _MAX_FIELDS: Final = 100
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
@@ -110,14 +110,6 @@ class LwaRequest(Request):
 
 
 _TOO_LARGE: Final = f"the body is over {MAX_BODY_BYTES // 1024} KiB"
-
-
-def close(environ: WSGIEnvironment) -> None:
-    """Shut the client's connection down (werkzeug's server puts its socket in the environ)."""
-    connection = environ.get("werkzeug.socket")
-    if isinstance(connection, socket.socket):
-        with contextlib.suppress(OSError):
-            connection.shutdown(socket.SHUT_RDWR)
 
 
 def read_body(request: Request) -> bytes:

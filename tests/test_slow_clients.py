@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_lwa import LwaServer
-from pytest_lwa.handler import LINGER_SECONDS
+from pytest_lwa.serving import LINGER_SECONDS
 
 
 @pytest.fixture
