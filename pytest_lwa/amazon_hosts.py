@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "is_lwa_host", "patch_amazon_hosts", "redirected"]
+__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "SP_API_HOSTS", "is_lwa_host", "patch_amazon_hosts", "redirected"]
 
 AMAZON_HOSTS: Final = frozenset(
     {
@@ -34,23 +34,35 @@ AMAZON_HOSTS: Final = frozenset(
     }
 )
 
-#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in and
-#: Seller and Vendor Central hosts the browser flows use
-PROXY_HOSTS: Final = AMAZON_HOSTS | frozenset(
-    {
-        "www.amazon.com",
-        "www.amazon.co.uk",
-        "www.amazon.co.jp",
-        "www.amazon.de",
-        "sellercentral.amazon.com",
-        "sellercentral-europe.amazon.com",
-        "sellercentral.amazon.co.jp",
-        "vendorcentral.amazon.com",
-        "vendorcentral.amazon.co.uk",
-        "vendorcentral.amazon.de",
-        "vendorcentral.amazon.co.jp",
-    }
+#: the Selling Partner API hosts: the mock serves their Application Management API (the client-secret
+#: rotation) through ``lwa_amazon_hosts`` and the proxy
+SP_API_HOSTS: Final = frozenset(
+    {"sellingpartnerapi-na.amazon.com", "sellingpartnerapi-eu.amazon.com", "sellingpartnerapi-fe.amazon.com"}
 )
+#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in and
+#: Seller and Vendor Central hosts the browser flows use, and the SP-API hosts
+PROXY_HOSTS: Final = (
+    AMAZON_HOSTS
+    | SP_API_HOSTS
+    | frozenset(
+        {
+            "www.amazon.com",
+            "www.amazon.co.uk",
+            "www.amazon.co.jp",
+            "www.amazon.de",
+            "sellercentral.amazon.com",
+            "sellercentral-europe.amazon.com",
+            "sellercentral.amazon.co.jp",
+            "vendorcentral.amazon.com",
+            "vendorcentral.amazon.co.uk",
+            "vendorcentral.amazon.de",
+            "vendorcentral.amazon.co.jp",
+        }
+    )
+)
+
+#: the SP-API paths the mock serves (every other request for an SP-API host is left alone)
+SP_API_PATHS: Final = frozenset({"/applications/2023-11-30/clientsecret"})
 
 SetAttr = Callable[[Any, str, Any], None]
 
@@ -67,7 +79,9 @@ def redirected(url: str, base_url: str) -> str | None:
     """Where a request for ``url`` goes instead (``base_url`` + path and query), or ``None`` to leave it."""
     parts = urlsplit(url)
     path = parts.path.lower()
-    if not is_lwa_host(parts.hostname) or not (path.startswith("/auth/o2/") or path == "/user/profile"):
+    sp_api = (parts.hostname or "").lower().rstrip(".") in SP_API_HOSTS and path in SP_API_PATHS
+    lwa = is_lwa_host(parts.hostname) and (path.startswith("/auth/o2/") or path == "/user/profile")
+    if not (sp_api or lwa):
         return None
     return base_url + parts.path + (f"?{parts.query}" if parts.query else "")
 
