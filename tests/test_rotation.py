@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from helpers import INVALID_CLIENT, token_request
+from helpers import INVALID_CLIENT, token_request, wait_for
 
 from pytest_lwa import LwaServer, SellingPartnerApp
 from pytest_lwa.admin import AdminApp
@@ -330,3 +334,93 @@ def test_a_failed_delivery_is_logged_and_kept(
     assert f"APPLICATION_OAUTH_CLIENT_NEW_SECRET notification for {app.application_id} to {missing} failed" in (
         caplog.text
     )
+
+
+# --- the standalone server, moto's server and the job in processes of their own ---------------------
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's SQS as a server on a free loopback port; its URL."""
+    pytest.importorskip("moto")
+    from moto.server import ThreadedMotoServer
+
+    for name, value in AWS.items():
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    server._server.server_close()  # type: ignore[union-attr]  # (stop leaves its socket open)
+
+
+AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def test_the_rotation_job_against_serve_proxy_and_moto_server(moto_server: str, tmp_path: Path) -> None:
+    import boto3
+
+    queue = boto3.client("sqs", endpoint_url=moto_server).create_queue(QueueName="lwa-rotation")["QueueUrl"]
+    ready_file = tmp_path / "ready.json"
+    env = {"PATH": os.environ.get("PATH", ""), "TMPDIR": str(tmp_path), **AWS}
+    command = [sys.executable, "-m", "pytest_lwa", "serve", "--proxy", "--port", "0", "--ready-file", str(ready_file),
+               "--log-level", "warning"]  # fmt: skip
+    serve = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = wait_for(ready_file, serve)
+        admin = ready["admin_url"]
+        made = requests.post(f"{admin}/sp-applications", timeout=5, json={
+            "login_uri": LOGIN, "redirect_uris": [LOGIN], "notification_queue": queue}).json()  # fmt: skip
+        client = next(c for c in requests.get(f"{admin}/clients", timeout=5).json()["clients"]
+                      if c["client_id"] == made["client_id"])  # fmt: skip
+        first = client["client_secret"]
+        credentials = tmp_path / "credentials.json"
+        credentials.write_text(json.dumps({"clientId": client["client_id"], "clientSecret": first}))
+        job_env = {
+            **env,
+            "HTTPS_PROXY": ready["proxy_url"],
+            "REQUESTS_CA_BUNDLE": ready["ca_bundle"],
+            "NO_PROXY": "127.0.0.1,localhost",
+            "AWS_ENDPOINT_URL": moto_server,
+            "ROTATION_QUEUE_URL": queue,
+            "ROTATION_CREDENTIALS": str(credentials),
+        }
+        job = [sys.executable, str(Path(__file__).parent.parent / "examples" / "rotation_job.py")]
+
+        def run_job() -> list[str]:
+            done = subprocess.run(job, env=job_env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            return done.stdout.splitlines()
+
+        def advance(days: float) -> None:
+            moved = requests.post(f"{admin}/clock/advance", json={"seconds": days * 86400}, timeout=30)
+            assert moved.status_code == 200, moved.text
+
+        def token_with(secret: str) -> int:
+            form = {"grant_type": "client_credentials", "scope": "sellingpartnerapi::notifications"}
+            form |= {"client_id": client["client_id"], "client_secret": secret}
+            return requests.post(ready["token_url"], data=form, timeout=5).status_code
+
+        advance(90)
+        # (serve's clock also ticks with real time: a fraction of a day has passed since the secret was issued)
+        assert run_job() in (["skipped: 89 days left"], ["skipped: 90 days left"])
+        advance(83)  # day 173: the 7-day notice
+        assert run_job() == ["rotated", "stored the new secret"]
+        second = json.loads(credentials.read_text())["clientSecret"]
+        assert second != first
+        assert (token_with(first), token_with(second)) == (200, 200)
+        advance(7)
+        assert (token_with(first), token_with(second)) == (401, 200)
+        notices = requests.get(f"{admin}/notifications", timeout=5).json()["notifications"]
+        assert [(n["body"]["notificationType"], n["delivery"]) for n in notices] == [
+            ("APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY", "sent"),
+            ("APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY", "sent"),
+            ("APPLICATION_OAUTH_CLIENT_NEW_SECRET", "sent"),
+        ]
+        hosts = [r["headers"].get("Host") for r in requests.get(f"{admin}/requests", timeout=5).json()["requests"]]
+        assert "sellingpartnerapi-na.amazon.com" in hosts
+        assert "api.amazon.com" in hosts
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=10)
