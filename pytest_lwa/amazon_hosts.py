@@ -5,7 +5,8 @@ Covered: ``requests`` (any ``HTTPAdapter``, so ``requests.post`` and sessions), 
 (``HTTPConnection`` and ``HTTPSConnection``) and so ``urllib.request``, which uses it. Only requests for the
 LWA hosts (``api.amazon.com``, ``.co.uk``, ``.co.jp``, ``.de``, and the Amazon Pay sandbox hosts
 ``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: docs/contract.md R13) are redirected, with the paths
-``/auth/o2/…`` (in any case) and ``/user/profile`` for the libraries that name the path with the host;
+``/auth/o2/…`` (in any case) and ``/user/profile`` for the libraries that name the path with the host, and
+the client-secret rotation API (``/applications/2023-11-30/clientSecret``) on the SP-API hosts;
 ``http.client`` connects before the path is known, so every connection of its to an LWA host goes to the
 mock. Every other request is left alone. Each arrives with the ``Host`` the client named, so the request log
 shows the Amazon host, as through the proxy. Not covered: clients with a transport of their own.

@@ -424,3 +424,36 @@ def test_the_rotation_job_against_serve_proxy_and_moto_server(moto_server: str, 
     finally:
         serve.terminate()
         serve.communicate(timeout=10)
+
+
+def test_toml_registers_the_queue_and_a_client_lifetime(tmp_path: Path) -> None:
+    from pytest_lwa import Authority
+    from pytest_lwa.config import load_config
+
+    toml = tmp_path / "lwa.toml"
+    toml.write_text(
+        '[settings]\nsecret_expiry_notices = "14"\n\n[[clients]]\nclient_id = "short"\nsecret_lifetime = 600\n\n'
+        '[[sp_applications]]\nlogin_uri = "https://app.example/login"\nredirect_uris = ["https://app.example/b"]\n'
+        'notification_queue = "http://127.0.0.1:1/123456789012/q"\n'
+    )
+    config = load_config(toml)
+    assert config.settings == {"secret_expiry_notices": "14"}
+    authority = Authority()
+    config.apply(authority)
+    [app] = authority.sp_applications
+    assert app.notification_queue == "http://127.0.0.1:1/123456789012/q"
+    assert authority.find_client("short").secret_lifetime == 600  # type: ignore[union-attr]
+
+
+def test_bad_queues_and_lifetimes_are_refused(lwa_server: LwaServer) -> None:
+    with pytest.raises(ValueError, match=r"^notification_queue must be a queue URL or ARN without spaces, got .a b.$"):
+        lwa_server.add_sp_application(login_uri=LOGIN, redirect_uris=[LOGIN], notification_queue="a b")
+    with pytest.raises(ValueError, match=r"^secret_lifetime must be a whole number of seconds >= 1 \(or None"):
+        lwa_server.add_client(secret_lifetime=0)
+    admin = AdminApp(lwa_server.app, lwa_server, token=None, enabled=True, on_reset=lwa_server.reset)
+    from werkzeug.test import Client as WsgiClient
+
+    answer = WsgiClient(admin).post("/_lwa/settings", json={"secret_expiry_notices": "soon"})
+    assert answer.status_code == 400
+    assert answer.get_json()["message"].startswith("secret_expiry_notices must be whole numbers of days")
+    assert lwa_server.clients == []
