@@ -457,3 +457,11 @@ def test_bad_queues_and_lifetimes_are_refused(lwa_server: LwaServer) -> None:
     assert answer.status_code == 400
     assert answer.get_json()["message"].startswith("secret_expiry_notices must be whole numbers of days")
     assert lwa_server.clients == []
+
+
+def test_a_client_keeps_its_own_lifetime_when_an_application_takes_it(lwa_server: LwaServer) -> None:
+    client = lwa_server.add_client(secret_lifetime=30 * 86400)
+    app = lwa_server.add_sp_application(client, login_uri=LOGIN, redirect_uris=[LOGIN])
+    registered = next(c for c in lwa_server.clients if c.client_id == app.client_id)
+    assert registered.secret_lifetime == 30 * 86400
+    assert registered.secret_expires_at == client.secret_expires_at
