@@ -120,6 +120,8 @@ def _client_json(client: Any) -> dict[str, Any]:
         "scopes": list(client.scopes),
         "grants": list(client.grants),
         "redirect_uris": list(client.redirect_uris),
+        "secret_lifetime": client.secret_lifetime,
+        "secret_expires_at": client.secret_expires_at,
     }
 
 
@@ -201,6 +203,10 @@ class AdminApp:
                 "sp_applications": [dataclasses.asdict(a) for a in authority.sp_applications]
             },
             ("POST", "sp-applications"): lambda body: dataclasses.asdict(_fields(authority.add_sp_application, body)),
+            ("POST", "sp-applications/<application_id>/notification-queue"): self._queue,
+            ("GET", "notifications"): lambda body: {
+                "notifications": [dataclasses.asdict(n) for n in server.notifications]
+            },
             ("GET", "selling-partners"): lambda body: {
                 "selling_partners": [dataclasses.asdict(p) for p in authority.selling_partners]
             },
@@ -370,6 +376,11 @@ class AdminApp:
         self.server.set_seller_consent(
             body.get("selling_partner_id"), granted=_flag(body.get("granted", True), "granted")
         )
+
+    def _queue(self, body: dict[str, Any], application_id: str) -> dict[str, Any]:
+        if set(body) != {"queue"}:
+            raise AdminError(400, "bad_request", 'the body must be {"queue": "<SQS queue URL>"} (or null to remove it)')
+        return dataclasses.asdict(self.server.set_notification_queue(application_id, body["queue"]))
 
     def _spapi_code(self, body: dict[str, Any]) -> dict[str, str]:
         code = self.server.issue_spapi_code(body["application_id"], body.get("selling_partner_id"))

@@ -5,7 +5,8 @@ Covered: ``requests`` (any ``HTTPAdapter``, so ``requests.post`` and sessions), 
 (``HTTPConnection`` and ``HTTPSConnection``) and so ``urllib.request``, which uses it. Only requests for the
 LWA hosts (``api.amazon.com``, ``.co.uk``, ``.co.jp``, ``.de``, and the Amazon Pay sandbox hosts
 ``api.sandbox.amazon.com``, ``.co.uk``, ``.de``: docs/contract.md R13) are redirected, with the paths
-``/auth/o2/…`` (in any case) and ``/user/profile`` for the libraries that name the path with the host;
+``/auth/o2/…`` (in any case) and ``/user/profile`` for the libraries that name the path with the host, and
+the client-secret rotation API (``/applications/2023-11-30/clientSecret``) on the SP-API hosts;
 ``http.client`` connects before the path is known, so every connection of its to an LWA host goes to the
 mock. Every other request is left alone. Each arrives with the ``Host`` the client named, so the request log
 shows the Amazon host, as through the proxy. Not covered: clients with a transport of their own.
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "is_lwa_host", "patch_amazon_hosts", "redirected"]
+__all__ = ["AMAZON_HOSTS", "PROXY_HOSTS", "SP_API_HOSTS", "is_lwa_host", "patch_amazon_hosts", "redirected"]
 
 AMAZON_HOSTS: Final = frozenset(
     {
@@ -34,23 +35,35 @@ AMAZON_HOSTS: Final = frozenset(
     }
 )
 
-#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in and
-#: Seller and Vendor Central hosts the browser flows use
-PROXY_HOSTS: Final = AMAZON_HOSTS | frozenset(
-    {
-        "www.amazon.com",
-        "www.amazon.co.uk",
-        "www.amazon.co.jp",
-        "www.amazon.de",
-        "sellercentral.amazon.com",
-        "sellercentral-europe.amazon.com",
-        "sellercentral.amazon.co.jp",
-        "vendorcentral.amazon.com",
-        "vendorcentral.amazon.co.uk",
-        "vendorcentral.amazon.de",
-        "vendorcentral.amazon.co.jp",
-    }
+#: the Selling Partner API hosts: the mock serves their Application Management API (the client-secret
+#: rotation) through ``lwa_amazon_hosts`` and the proxy
+SP_API_HOSTS: Final = frozenset(
+    {"sellingpartnerapi-na.amazon.com", "sellingpartnerapi-eu.amazon.com", "sellingpartnerapi-fe.amazon.com"}
 )
+#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in and
+#: Seller and Vendor Central hosts the browser flows use, and the SP-API hosts
+PROXY_HOSTS: Final = (
+    AMAZON_HOSTS
+    | SP_API_HOSTS
+    | frozenset(
+        {
+            "www.amazon.com",
+            "www.amazon.co.uk",
+            "www.amazon.co.jp",
+            "www.amazon.de",
+            "sellercentral.amazon.com",
+            "sellercentral-europe.amazon.com",
+            "sellercentral.amazon.co.jp",
+            "vendorcentral.amazon.com",
+            "vendorcentral.amazon.co.uk",
+            "vendorcentral.amazon.de",
+            "vendorcentral.amazon.co.jp",
+        }
+    )
+)
+
+#: the SP-API paths the mock serves (every other request for an SP-API host is left alone)
+SP_API_PATHS: Final = frozenset({"/applications/2023-11-30/clientsecret"})
 
 SetAttr = Callable[[Any, str, Any], None]
 
@@ -67,7 +80,9 @@ def redirected(url: str, base_url: str) -> str | None:
     """Where a request for ``url`` goes instead (``base_url`` + path and query), or ``None`` to leave it."""
     parts = urlsplit(url)
     path = parts.path.lower()
-    if not is_lwa_host(parts.hostname) or not (path.startswith("/auth/o2/") or path == "/user/profile"):
+    sp_api = (parts.hostname or "").lower().rstrip(".") in SP_API_HOSTS and path in SP_API_PATHS
+    lwa = is_lwa_host(parts.hostname) and (path.startswith("/auth/o2/") or path == "/user/profile")
+    if not (sp_api or lwa):
         return None
     return base_url + parts.path + (f"?{parts.query}" if parts.query else "")
 

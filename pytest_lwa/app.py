@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from . import errors, unique, userinfo, web
+from . import applications, errors, unique, userinfo, web
 from .errors import LwaError
 from .faults import Fault, FaultQueue
 from .grants.selling_partner import APPSTORE_PATH, CALLBACK_PATH, CONSENT_PATH
@@ -70,6 +70,7 @@ class LwaApp:
             (CONSENT_PATH, "GET POST", pages.seller_consent),
             (CALLBACK_PATH + "<application_id>", "GET POST", pages.seller_callback),
             (APPSTORE_PATH + "<application_id>", "GET POST", pages.appstore),
+            (applications.ROTATION_PATH, "POST", self._rotate),
         ]
         self.handlers = {rule: handler for rule, _, handler in table}
         self.routes = Map(
@@ -204,6 +205,9 @@ class LwaApp:
     def _token(self, request: LwaRequest) -> dict[str, Any]:
         basic = basic_credentials(request.headers.get("Authorization"))
         return self.authority.token(self.params(request), basic)
+
+    def _rotate(self, request: LwaRequest) -> Answer:
+        return applications.rotate(self.authority, request.headers.get("x-amz-access-token", "").strip())
 
     def _codepair(self, request: LwaRequest) -> dict[str, Any]:
         return self.authority.create_code_pair(self.params(request))

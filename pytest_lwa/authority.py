@@ -11,6 +11,7 @@ Lock order: the authority's own lock first, then at most one store's (see :mod:`
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import uuid
@@ -27,11 +28,14 @@ from .model import (
     CLIENT_CREDENTIALS_SCOPES,
     CLIENT_ID_PREFIX,
     CLIENT_SECRET_PREFIX,
+    DAY,
     GRANT_TYPES,
+    ROTATION_OVERLAP,
     USER_ID_PREFIX,
     USER_SCOPES,
     Client,
     NotRegistered,
+    Secret,
     Settings,
     SettingValues,
     TokenRejected,
@@ -39,14 +43,31 @@ from .model import (
     check_setting_names,
     credential,
     flag,
+    notice_days,
     optional_text,
     pkce_challenge,
     random_letters,
     text,
     words,
 )
-from .stores import Codes, Pairs, Revocations, SellerCentral
+from .notices import deliver, expiry_body, new_secret_body
+from .stores import Codes, Notification, Notifications, Pairs, Revocations, SellerCentral
 from .tokens import REFRESH_TOKEN, TokenClaims, TokenMinter
+
+logger = logging.getLogger("pytest_lwa")
+
+
+def _lifetime(value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"secret_lifetime must be a whole number of seconds >= 1 (or None: never), got {value!r}")
+    return value
+
+
+def _queue(value: str | None) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip() or value.split() != [value]):
+        raise ValueError(f"notification_queue must be a queue URL or ARN without spaces, got {value!r}")
+    return value
+
 
 __all__ = [
     "CLIENT_CREDENTIALS_SCOPES",
@@ -89,6 +110,9 @@ class Authority:
             self.revocations = Revocations()
             #: the SP-API applications, selling partners, the seller consent and the workflows in progress
             self.seller_central = SellerCentral()
+            #: the rotation notifications sent, and what the expiry notices and the rate limit remember
+            self.notices = Notifications()
+            self.clock.on_move(self.send_due_notices)
             self._named: dict[str, TokenClaims] = {}  # refresh tokens whose text a configuration chose
             # made on first use: a reset that nothing follows (the one after each test) costs next to nothing
             self._minter: TokenMinter | None = None
@@ -137,13 +161,17 @@ class Authority:
         *,
         grants: Iterable[str] = GRANT_TYPES,
         redirect_uris: Iterable[str] = (),
+        secret_lifetime: int | None = None,
     ) -> Client:
         """Register a client; omitted credentials are generated in Amazon's formats.
 
         ``scopes``: what it may request with ``client_credentials`` (default: every documented
         client-credentials scope). ``grants``: the grant types it may use (default: all).
-        ``redirect_uris``: its allowed return URLs for the authorize step.
+        ``redirect_uris``: its allowed return URLs for the authorize step. ``secret_lifetime``: seconds each
+        of its secrets works on the server clock (default: for ever; an SP-API application's client gets
+        the ``sp_secret_lifetime`` setting's 180 days when it has none).
         """
+        lifetime = _lifetime(secret_lifetime)
         grant_list = words(grants, "grants")
         for grant in grant_list:
             if grant not in GRANT_TYPES:
@@ -154,7 +182,10 @@ class Authority:
             scopes=words(scopes, "scopes"),
             grants=grant_list,
             redirect_uris=words(redirect_uris, "redirect_uris"),
+            secret_lifetime=lifetime,
         )
+        now = self.clock.now()
+        client = replace(client, secrets=(Secret(client.client_secret, now, now + lifetime if lifetime else None),))
         with self._lock:
             if client.client_id in self._clients:
                 raise ValueError(
@@ -188,7 +219,8 @@ class Authority:
         return found
 
     def rotate_secret(self, client: Client | str, new_secret: str | None = None) -> Client:
-        """Give a client a new secret; the old one keeps working until :meth:`retire_secret`.
+        """Give a client a new secret; the old one keeps working 7 days on the server clock (as Amazon's
+        rotation, N8), or until :meth:`retire_secret`. The new one lives the client's ``secret_lifetime``.
 
         Returns the updated client (its ``client_secret`` is the new one).
         """
@@ -197,8 +229,21 @@ class Authority:
             secret = credential(new_secret, "new_secret") or CLIENT_SECRET_PREFIX + secrets.token_hex(32)
             if secret == current.client_secret or secret in current.previous_secrets:
                 raise ValueError("new_secret must differ from the client's current and previous secrets")
+            now = self.clock.now()
+            known = {s.value: s for s in current.secrets}
+            old = known.get(current.client_secret, Secret(current.client_secret, now, None))
+            ends = now + ROTATION_OVERLAP if old.expires_at is None else min(old.expires_at, now + ROTATION_OVERLAP)
+            lifetime = current.secret_lifetime
+            records = (
+                Secret(secret, now, now + lifetime if lifetime else None),
+                replace(old, expires_at=ends, replaced_at=now),
+                *(known[s] for s in current.previous_secrets if s in known),
+            )
             updated = replace(
-                current, client_secret=secret, previous_secrets=(current.client_secret, *current.previous_secrets)
+                current,
+                client_secret=secret,
+                previous_secrets=(current.client_secret, *current.previous_secrets),
+                secrets=records,
             )
             self._clients[updated.client_id] = updated
             return updated
@@ -212,7 +257,8 @@ class Authority:
                 raise ValueError(f"that secret is not one of the client's previous secrets{hint}")
             kept = tuple(s for s in current.previous_secrets if secret is not None and s != secret)
             retired = (*current.retired_secrets, *(s for s in current.previous_secrets if s not in kept))
-            updated = replace(current, previous_secrets=kept, retired_secrets=retired)
+            records = tuple(s for s in current.secrets if s.value == current.client_secret or s.value in kept)
+            updated = replace(current, previous_secrets=kept, retired_secrets=retired, secrets=records)
             self._clients[updated.client_id] = updated
             return updated
 
@@ -427,10 +473,17 @@ class Authority:
         name: str = "Test SP-API Application",
         published: bool = False,
         vendor: bool = False,
+        notification_queue: str | None = None,
     ) -> SellingPartnerApp:
         """Register an SP-API application: ``application_id`` defaults to a new ``amzn1.sp.solution.…`` id,
         ``client`` (its LWA client) to a newly registered one. A draft (``published=False``) is authorized
-        only with ``version=beta``; a ``vendor`` application has no Appstore workflow."""
+        only with ``version=beta``; a ``vendor`` application has no Appstore workflow.
+        ``notification_queue``: where its rotation notifications go (an SQS queue URL is sent to with
+        boto3), as the Developer Console registers it; without one the rotation API answers 400.
+
+        Its client's secrets expire ``sp_secret_lifetime`` (180 days) after they were issued, unless the
+        client was registered with a ``secret_lifetime`` of its own or the setting is 0."""
+        queue = _queue(notification_queue)
         uris = words(redirect_uris, "redirect_uris")
         name, published, vendor = text(name, "name"), flag(published, "published"), flag(vendor, "vendor")
         application_id = credential(application_id, "application_id")
@@ -449,8 +502,93 @@ class Authority:
             uris,
             published,
             vendor,
+            queue,
         )
-        return self.seller_central.add_app(app)
+        added = self.seller_central.add_app(app)
+        self._give_lifetime(app.client_id, self.settings.sp_secret_lifetime)
+        return added
+
+    def _give_lifetime(self, client_id: str, lifetime: int) -> None:
+        """Give a client without a secret lifetime ``lifetime`` (0: none), counted from each secret's issue."""
+        with self._lock:
+            current = self._clients.get(client_id)
+            if current is None or current.secret_lifetime is not None or not lifetime:
+                return
+            records = tuple(
+                replace(s, expires_at=s.issued_at + lifetime) if s.replaced_at is None else s for s in current.secrets
+            )
+            self._clients[client_id] = replace(current, secret_lifetime=lifetime, secrets=records)
+
+    def set_notification_queue(self, application: SellingPartnerApp | str, queue: str | None) -> SellingPartnerApp:
+        """Register (or, with ``None``, remove) where an SP-API application's rotation notifications go, as
+        the Developer Console's notification preferences do."""
+        updated = replace(self._app(application), notification_queue=_queue(queue))
+        self.seller_central.replace_app(updated)
+        return updated
+
+    def _app(self, application: SellingPartnerApp | str) -> SellingPartnerApp:
+        application_id = (
+            application.application_id
+            if isinstance(application, SellingPartnerApp)
+            else text(application, "application_id")
+        )
+        app = self.seller_central.find_app(application_id)
+        if app is None:
+            hint = "add_sp_application() registers one"
+            raise NotRegistered(f"no SP-API application {application_id!r} is registered", hint)
+        return app
+
+    # --- client-secret rotation ---------------------------------------------------------------
+
+    def rotate_application_secret(self, application: SellingPartnerApp | str) -> Client:
+        """What the Application Management API's ``rotateApplicationClientSecret`` does once its checks pass:
+        rotate the application's client secret (the old one works 7 more days) and send an
+        ``APPLICATION_OAUTH_CLIENT_NEW_SECRET`` notification to its queue. Returns the updated client."""
+        app = self._app(application)
+        updated = self.rotate_secret(app.client_id)
+        old = next(s for s in updated.secrets if s.value == updated.previous_secrets[0])
+        now = self.clock.now()
+        assert old.expires_at is not None  # a rotation gives the replaced secret an end
+        body = new_secret_body(
+            app.application_id, updated.client_id, updated.client_secret, updated.secret_expires_at, old.expires_at, now
+        )
+        self._notify(app, body)
+        return updated
+
+    @property
+    def notifications(self) -> list[Notification]:
+        """Every rotation notification since the last reset, oldest first, sent or not."""
+        self.send_due_notices()
+        return self.notices.all()
+
+    def send_due_notices(self) -> None:
+        """Send an ``APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY`` notification for each application whose client's
+        current secret reached a point of ``secret_expiry_notices`` (one for all the points one move of the
+        clock passed). Runs after each move of the clock, and before the rotation API and the admin API's
+        notifications answer (for a clock that ticks)."""
+        days = notice_days(self.settings.secret_expiry_notices)
+        now = self.clock.now()
+        for app in self.seller_central.apps():
+            client = self.find_client(app.client_id)
+            expires = client.secret_expires_at if client is not None else None
+            if client is None or expires is None or expires <= now:
+                continue
+            due = tuple(day for day in days if expires - day * DAY <= now)
+            if due and self.notices.pass_points(client.client_id, expires, due):
+                point = expires - min(due) * DAY
+                self._notify(app, expiry_body(app.application_id, client.client_id, expires, point, now))
+
+    def _notify(self, app: SellingPartnerApp, body: dict[str, Any]) -> None:
+        delivery, message_id = deliver(app.notification_queue, body)  # (no lock held while it sends)
+        if delivery.startswith("failed"):
+            logger.warning(
+                "pytest-lwa: the %s notification for %s to %s %s (kept in server.notifications)",
+                body["notificationType"],
+                app.application_id,
+                app.notification_queue,
+                delivery,
+            )
+        self.notices.add(Notification(body, app.notification_queue, delivery, message_id))
 
     @property
     def sp_applications(self) -> list[SellingPartnerApp]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reprlib
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
@@ -50,6 +51,16 @@ class ManualClock:
         self._base = time.time() if start is None else _in_range(start, "start must be")
         self._tick = tick
         self._started = time.monotonic()
+        self._moved: list[Callable[[], object]] = []
+
+    def on_move(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (in the thread that moved the clock, before the move returns) after each
+        :meth:`advance` and :meth:`set`: what falls due at the new time happens at once, deterministically."""
+        self._moved.append(callback)
+
+    def _notify(self) -> None:
+        for callback in list(self._moved):
+            callback()
 
     def now(self) -> float:
         """The current time of this clock, in epoch seconds."""
@@ -83,6 +94,7 @@ class ManualClock:
                     f" epoch seconds {_RANGE}, got {reprlib.repr(seconds)}"
                 )
             self._base += seconds
+        self._notify()
         return self.now()
 
     def set(self, when: datetime | float) -> None:
@@ -103,6 +115,7 @@ class ManualClock:
         with self._lock:
             self._base = target
             self._started = time.monotonic()
+        self._notify()
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self.now():.3f}, tick={self._tick})"

@@ -40,6 +40,7 @@ A configuration file looks like this (every table is optional)::
     redirect_uris = ["http://localhost:3000/amazon/callback"]
     published = false                  # a draft: authorized with version=beta
     vendor = false
+    notification_queue = "http://127.0.0.1:5000/123456789012/lwa-rotation"  # rotation notifications (SQS)
 """
 
 from __future__ import annotations
@@ -75,12 +76,21 @@ _DOTTED_KEY: Final = re.compile(
 
 KEYS: Final[dict[str, frozenset[str]]] = {
     "settings": frozenset(Settings.__dataclass_fields__),
-    "clients": frozenset({"client_id", "client_secret", "scopes", "grants", "redirect_uris"}),
+    "clients": frozenset({"client_id", "client_secret", "scopes", "grants", "redirect_uris", "secret_lifetime"}),
     "users": frozenset({"user_id", "name", "email", "postal_code"}),
     "refresh_tokens": frozenset({"client_id", "token", "scopes", "user_id"}),
     "selling_partners": frozenset({"selling_partner_id", "name", "signs_in"}),
     "sp_applications": frozenset(
-        {"application_id", "client_id", "name", "login_uri", "redirect_uris", "published", "vendor"}
+        {
+            "application_id",
+            "client_id",
+            "name",
+            "login_uri",
+            "redirect_uris",
+            "published",
+            "vendor",
+            "notification_queue",
+        }
     ),
 }
 

@@ -11,10 +11,11 @@ missing, expired, revoked or wrong-scope tokens, so its refresh-on-403 logic can
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from werkzeug.wrappers import Request, Response
 
+from .applications import DETAILS, MESSAGE
 from .errors import compact_json
 from .model import TokenRejected
 from .unique import request_id
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from .tokens import TokenClaims
 
 __all__ = ["GuardMiddleware", "guard", "rejection"]
-
-MESSAGE: Final = "Access to requested resource is denied."
-DETAILS: Final = {
-    "missing": "Access token is missing in the request header.",
-    "expired": "The access token you provided has expired.",
-    "invalid": "The access token you provided is revoked, malformed or invalid.",
-}
 
 
 class Verifier(Protocol):

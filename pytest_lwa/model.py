@@ -13,6 +13,7 @@ import secrets
 import string
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,6 +52,11 @@ APP_ID_PREFIX: Final = "amzn1.application."
 USER_ID_PREFIX: Final = "amzn1.account."
 #: the longest access-token lifetime a server may be set to, in seconds (about 68 years)
 MAX_EXPIRES_IN: Final = 2**31 - 1
+DAY: Final = 86400
+#: how long Amazon lets an SP-API, Amazon Business or Shipping application's LWA client secret live (N8)
+SP_SECRET_LIFETIME: Final = 180 * DAY
+#: how long a secret keeps working after a rotation replaced it (N8)
+ROTATION_OVERLAP: Final = 7 * DAY
 
 
 #: Every grant type the token endpoint knows, in the order its errors list them (each served by the grant of
@@ -106,6 +112,29 @@ class Settings:
             " however often it polls, as Amazon's device SDK sees (docs/contract.md R8, R24)"
         ),
     )
+    sp_secret_lifetime: int = field(
+        default=SP_SECRET_LIFETIME,
+        metadata=_about(
+            "the lifetime in seconds of the client secrets of SP-API applications' LWA clients (180 days, as Amazon"
+            " enforces; 0: they never expire); a rotation keeps the replaced secret 7 days",
+            "SECONDS",
+        ),
+    )
+    secret_expiry_notices: str = field(
+        default="90,30,7",
+        metadata=_about(
+            "the days before a secret's expiry at which an APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY notification is"
+            " sent (whole numbers, comma-separated; empty: none)",
+            "DAYS",
+        ),
+    )
+    rotation_rate_limit: bool = field(
+        default=True,
+        metadata=_about(
+            "the Application Management API answers 429 to a second rotation within 60 s of the last (0.0167/s,"
+            " burst 1, on the server clock); off: every rotation is served"
+        ),
+    )
     interactive_consent: bool = field(
         default=False,
         metadata=_about(
@@ -122,12 +151,31 @@ class Settings:
             raise ValueError(
                 f"expires_in must be a whole number of seconds from 1 to {MAX_EXPIRES_IN}, got {self.expires_in!r}"
             )
+        lifetime = self.sp_secret_lifetime
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 0 <= lifetime <= MAX_EXPIRES_IN:
+            raise ValueError(
+                f"sp_secret_lifetime must be a whole number of seconds from 0 to {MAX_EXPIRES_IN}, got {lifetime!r}"
+            )
+        notice_days(self.secret_expiry_notices)
         for setting in SETTINGS:
             value, choices = getattr(self, setting.name), setting_choices(setting)
             if setting_kind(setting) == "bool" and not isinstance(value, bool):
                 raise ValueError(f"{setting.name} must be True or False, got {value!r}")
             if choices and value not in choices:
                 raise ValueError(f"{setting.name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def notice_days(text: str) -> tuple[int, ...]:
+    """The days of ``secret_expiry_notices`` (``"90,30,7"``), largest first; ``ValueError`` otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"secret_expiry_notices must be a string such as '90,30,7', got {text!r}")
+    parts = [part.strip() for part in text.split(",")] if text.strip() else []
+    if not all(part.isascii() and part.isdigit() and 0 < int(part) <= 3650 for part in parts):
+        raise ValueError(
+            f"secret_expiry_notices must be whole numbers of days from 1 to 3650, comma-separated (e.g. '90,30,7'),"
+            f" got {text!r}"
+        )
+    return tuple(sorted({int(part) for part in parts}, reverse=True))
 
 
 #: every setting, in order: ``name``, ``type``, ``default`` and ``metadata["help"]``
@@ -151,6 +199,9 @@ class SettingValues(TypedDict, total=False):
     body_style: BodyStyle
     rotate_refresh_tokens: bool
     enforce_poll_interval: bool
+    sp_secret_lifetime: int
+    secret_expiry_notices: str
+    rotation_rate_limit: bool
     interactive_consent: bool
 
 
@@ -183,6 +234,17 @@ def setting_from_text(setting: dataclasses.Field[Any], text: str, where: str) ->
 
 
 @dataclass(frozen=True)
+class Secret:
+    """When one of a client's secrets was issued and when it stops working (``None``: never), on the server
+    clock; ``replaced_at``: when a rotation replaced it (``None``: it is the current one)."""
+
+    value: str = field(repr=False)
+    issued_at: float
+    expires_at: float | None
+    replaced_at: float | None = None
+
+
+@dataclass(frozen=True)
 class Client:
     """A registered LWA client (a security profile).
 
@@ -199,17 +261,33 @@ class Client:
     previous_secrets: tuple[str, ...] = field(default=(), repr=False)
     #: secrets retired with ``retire_secret`` (kept only to say so when one is sent)
     retired_secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: the lifetime in seconds of each new secret (``None``: they never expire)
+    secret_lifetime: int | None = None
+    #: when the current and previous secrets were issued and expire, current first (none known: none expires)
+    secrets: tuple[Secret, ...] = ()
 
     @property
     def app_id(self) -> str:
         """The ``amzn1.application.…`` id that tokeninfo reports for this client's tokens."""
         return app_id_for(self.client_id)
 
-    def accepts_secret(self, secret: str) -> bool:
-        """Whether ``secret`` is this client's secret or a not yet retired previous one (constant time)."""
+    def accepts_secret(self, secret: str, now: float | None = None) -> bool:
+        """Whether ``secret`` is this client's secret or a not yet retired previous one (constant time), and,
+        given the server clock's ``now``, not expired."""
         given = secret.encode("utf-8")
         matches = [hmac.compare_digest(given, s.encode("utf-8")) for s in (self.client_secret, *self.previous_secrets)]
-        return any(matches)
+        return any(matches) and (now is None or self.expired(secret, now) is None)
+
+    def expired(self, secret: str, now: float) -> Secret | None:
+        """The record of ``secret`` if it is one of this client's and expired at ``now``."""
+        found = next((s for s in self.secrets if s.value == secret), None)
+        return found if found is not None and found.expires_at is not None and found.expires_at <= now else None
+
+    @property
+    def secret_expires_at(self) -> float | None:
+        """When the current secret expires (epoch seconds, server clock; ``None``: never)."""
+        current = next((s for s in self.secrets if s.value == self.client_secret), None)
+        return current.expires_at if current is not None else None
 
 
 @dataclass(frozen=True)
@@ -344,7 +422,25 @@ def not_granted(client: Client, grant: str) -> str:
     )
 
 
-def wrong_secret(client: Client, secret: str) -> str:
+def iso_time(when: float) -> str:
+    """``when`` (epoch seconds) in ISO 8601 UTC, as Amazon's notifications write times."""
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(when * 1000) % 1000:03d}Z"
+
+
+def wrong_secret(client: Client, secret: str, now: float | None = None) -> str:
+    expired = client.expired(secret, now) if now is not None and secret else None
+    if expired is not None and expired.expires_at is not None:
+        if expired.replaced_at is not None:
+            days = (expired.expires_at - expired.replaced_at) / DAY
+            return (
+                f"client {client.client_id!r}'s previous secret expired at {iso_time(expired.expires_at)},"
+                f" {days:g} days after a rotation replaced it; use the new one"
+            )
+        days = (expired.expires_at - expired.issued_at) / DAY
+        return (
+            f"client {client.client_id!r}'s secret expired at {iso_time(expired.expires_at)}, {days:g} days after it"
+            " was issued; rotate it"
+        )
     if not secret:
         return (
             f"no client_secret was sent, and client {client.client_id!r} must send one here (only a device poll, a"

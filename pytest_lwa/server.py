@@ -30,6 +30,7 @@ from .handler import Proxy
 from .model import SettingValues, check_setting_names
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, WORKERS, Server, listen
+from .stores import Notification
 from .tls import make_certificates
 
 __all__ = ["MAX_CONNECTIONS", "MAX_RETRY_AFTER", "REQUEST_TIMEOUT", "WORKERS", "LwaServer"]
@@ -275,6 +276,14 @@ class LwaServer:
     add_selling_partner = _delegate(Authority.add_selling_partner)
     set_seller_consent = _delegate(Authority.set_seller_consent)
     issue_spapi_code = _delegate(Authority.issue_spapi_code)
+    set_notification_queue = _delegate(Authority.set_notification_queue)
+    rotate_application_secret = _delegate(Authority.rotate_application_secret)
+
+    @property
+    def notifications(self) -> list[Notification]:
+        """Every rotation notification since the last reset, oldest first (each a
+        :class:`~pytest_lwa.stores.Notification`)."""
+        return self.authority.notifications
 
     @property
     def clock(self) -> ManualClock:

@@ -17,13 +17,15 @@ import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from .model import NotRegistered, credential, digest, random_letters, text
 
 __all__ = [
     "Code",
     "Codes",
+    "Notification",
+    "Notifications",
     "Pair",
     "Pairs",
     "Poll",
@@ -222,6 +224,9 @@ class SellingPartnerApp:
     published: bool = False
     #: a vendor application (Vendor Central; no Appstore workflow)
     vendor: bool = False
+    #: where its rotation notifications go, as registered in the Developer Console (an SQS queue URL is sent
+    #: to; ``None``: not enrolled, and the rotation API answers 400)
+    notification_queue: str | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +327,11 @@ class SellerCentral:
             self._apps[app.application_id] = app
         return app
 
+    def replace_app(self, app: SellingPartnerApp) -> None:
+        """Put ``app`` in place of the registered application with its id."""
+        with self._lock:
+            self._apps[app.application_id] = app
+
     def find_app(self, application_id: str | None) -> SellingPartnerApp | None:
         with self._lock:
             return self._apps.get(application_id) if application_id is not None else None
@@ -355,3 +365,57 @@ class SellerCentral:
             if end:
                 del self._workflows[amazon_state]
             return workflow
+
+
+# --- rotation notifications -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One rotation notification: its body as Amazon sends it, the queue it was for (``None``: the application
+    registered none), and what became of it: ``"sent"`` (``message_id`` is the queue's), ``"kept"`` (on the
+    server only: the queue is not an SQS queue URL) or ``"failed: …"`` with the reason."""
+
+    body: dict[str, Any]
+    queue: str | None
+    delivery: str
+    message_id: str | None = None
+
+
+class Notifications:
+    """The rotation notifications of one authority, the expiry-notice points already passed, and when each
+    application last rotated (for the rate limit)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[Notification] = []
+        self._passed: set[tuple[str, float, int]] = set()
+        self._rotated: dict[str, float] = {}
+
+    def add(self, notification: Notification) -> None:
+        with self._lock:
+            self._kept.append(notification)
+
+    def all(self) -> list[Notification]:
+        """Every notification, oldest first."""
+        with self._lock:
+            return list(self._kept)
+
+    def pass_points(self, client_id: str, expires_at: float, days: tuple[int, ...]) -> bool:
+        """Mark the notice points ``days`` before the secret of ``client_id`` that expires at ``expires_at`` as
+        passed: whether any of them was not yet (one notice for all the points one move of the clock passed)."""
+        keys = {(client_id, expires_at, day) for day in days}
+        with self._lock:
+            new = bool(keys - self._passed)
+            self._passed |= keys
+            return new
+
+    def take_rotation(self, application_id: str, now: float, interval: float | None) -> float | None:
+        """Record a rotation of ``application_id`` at ``now``, unless one was less than ``interval`` seconds
+        before (``None``: no limit): ``None`` when recorded, else the seconds until one may be."""
+        with self._lock:
+            last = self._rotated.get(application_id)
+            if interval is not None and last is not None and now - last < interval:
+                return interval - (now - last)
+            self._rotated[application_id] = now
+            return None

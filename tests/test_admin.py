@@ -69,7 +69,7 @@ def test_the_root_lists_every_endpoint(server: LwaServer) -> None:
     assert endpoints[0] == "GET /_lwa/"
     for expected in ("GET /_lwa/health", "POST /_lwa/clients", "DELETE /_lwa/clients/<client_id>", "POST /_lwa/reset"):
         assert expected in endpoints
-    assert len(endpoints) == len(set(endpoints)) == 30
+    assert len(endpoints) == len(set(endpoints)) == 32
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,8 @@ def test_a_website_workflow_set_up_through_the_admin_api(server: LwaServer) -> N
     app = admin.post("/_lwa/sp-applications", json={"login_uri": LOGIN, "redirect_uris": [LOGIN + "/back"],
                                                     "published": True}).get_json()  # fmt: skip
     assert app["application_id"].startswith("amzn1.sp.solution.")
-    assert list(app) == ["application_id", "client_id", "name", "login_uri", "redirect_uris", "published", "vendor"]
+    assert list(app) == ["application_id", "client_id", "name", "login_uri", "redirect_uris", "published", "vendor",
+                         "notification_queue"]  # fmt: skip
     seller = admin.post("/_lwa/selling-partners", json={"selling_partner_id": "ACI0000000001"}).get_json()
     assert seller == {"selling_partner_id": "ACI0000000001", "name": "Test Seller"}
     assert admin.post("/_lwa/seller-consent", json={"selling_partner_id": "ACI0000000001"}).status_code == 200

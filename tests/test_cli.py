@@ -510,8 +510,11 @@ def test_every_setting_is_a_serve_flag_and_a_toml_key(tmp_path: Path, capsys: py
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--help"])
     help_text = capsys.readouterr().out
-    changed = {"int": "7", "bool": None, "choice": '"modern"'}
-    lines = [f"{s.name} = {changed[setting_kind(s)] or str(not s.default).lower()}" for s in SETTINGS]
+    changed = {"int": "7", "bool": None, "choice": '"modern"', "text": '"60,10"'}
+    kinds = {
+        s.name: setting_kind(s) if s.metadata["choices"] or setting_kind(s) != "choice" else "text" for s in SETTINGS
+    }
+    lines = [f"{s.name} = {changed[kinds[s.name]] or str(not s.default).lower()}" for s in SETTINGS]
     toml = tmp_path / "lwa.toml"
     toml.write_text("[settings]\n" + "\n".join(lines) + "\n")
     settings = Settings(**load_config(toml).settings)

@@ -39,6 +39,9 @@ def test_the_settings_table() -> None:
         ("body_style", "classic", "choice", ("classic", "modern"), "STYLE"),
         ("rotate_refresh_tokens", False, "bool", (), None),
         ("enforce_poll_interval", False, "bool", (), None),
+        ("sp_secret_lifetime", 15552000, "int", (), "SECONDS"),
+        ("secret_expiry_notices", "90,30,7", "choice", (), "DAYS"),
+        ("rotation_rate_limit", True, "bool", (), None),
         ("interactive_consent", False, "bool", (), None),
     ]
     assert BY_NAME["expires_in"].metadata["help"] == "access-token lifetime in seconds (a whole number, at least 1)"

@@ -190,7 +190,8 @@ def test_every_setting_is_a_constructor_keyword_that_a_reset_restores() -> None:
     assert list(hints) == [setting.name for setting in SETTINGS]  # the typed keywords are the settings, in order
     assert hints == typing.get_type_hints(Settings)
     changed = {"expires_in": 60, "json_body": False, "body_style": "modern", "rotate_refresh_tokens": True,
-               "enforce_poll_interval": True, "interactive_consent": True}  # fmt: skip
+               "enforce_poll_interval": True, "sp_secret_lifetime": 0, "secret_expiry_notices": "60,10",
+               "rotation_rate_limit": False, "interactive_consent": True}  # fmt: skip
     server = LwaServer(**changed)  # type: ignore[arg-type]
     assert dataclasses.asdict(server.settings) == changed
     server.configure(expires_in=5, interactive_consent=False)

@@ -65,6 +65,7 @@ def _authenticate(
     client = port.find_client(client_id)
     if client is None:
         raise errors.INVALID_CLIENT(reason=unknown_client(port.clients, client_id))
-    if (secret or secret_required(client_id)) and not client.accepts_secret(secret):
-        raise errors.INVALID_CLIENT(reason=wrong_secret(client, secret))
+    now = port.clock.now()
+    if (secret or secret_required(client_id)) and not client.accepts_secret(secret, now):
+        raise errors.INVALID_CLIENT(reason=wrong_secret(client, secret, now))
     return client
