@@ -235,7 +235,8 @@ def malformed_client(target: Target, counts: Counts, stop: threading.Event) -> N
 STALLS = [
     b"P",
     b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Ty",
-    b"POST /auth/o2/token HTTP/1.1\r\nContent-Length: 50\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\ngr",
+    b"POST /auth/o2/token HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\nContent-Type: application/x-www-form-urlencoded"
+    b"\r\n\r\ngr",
 ]
 
 

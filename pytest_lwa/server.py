@@ -136,7 +136,7 @@ class LwaServer:
             self.ca_bundle = str(certificates.ca_bundle)
             if proxy:
                 self._proxy = Proxy(certificates.server_context, proxy_passthrough, proxy_allow_private, proxy_token)
-        # Connections stay open between requests only when asked (see RequestHandler): a client that
+        # Connections stay open between requests only when asked (see serving.Server): a client that
         # never closes its session would otherwise leave a socket open, which -W error reports.
         self._keep_alive = keep_alive
         if (

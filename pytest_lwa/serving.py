@@ -625,6 +625,9 @@ class Server:
         self._connections.pop(connection, None)
         self._idle.pop(connection, None)
         connection.deadline = math.inf
+        # its timer may hold it for a few seconds more: not what it read
+        connection.head, connection.body, connection.unsent = None, [], b""
+        connection.incoming = Incoming()
 
     def _close(self, connection: Connection) -> None:
         self._answer_done(connection)
