@@ -98,15 +98,17 @@ def pytest_sessionfinish(session):
 """
 
 
-def interleaved_seconds(directory: Path) -> dict[str, float]:
-    """Seconds spent in each file's 500 tests (setup, call, teardown), the tests alternating in one run."""
+def interleaved_seconds(directory: Path, package: Path | None = None) -> dict[str, float]:
+    """Seconds spent in each file's 500 tests (setup, call, teardown), the tests alternating in one run
+    (with ``package``, the plugin imported from there)."""
     spent = directory / "spent.json"
+    path = str(directory) if package is None else f"{package}{os.pathsep}{directory}"
     subprocess.run(
         [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "interleave"],
         cwd=directory,
         check=True,
         capture_output=True,
-        env={**ENV, "SPENT_FILE": str(spent), "PYTHONPATH": str(directory)},
+        env={**ENV, "SPENT_FILE": str(spent), "PYTHONPATH": path},
     )
     result: dict[str, float] = json.loads(spent.read_text())
     return result
@@ -124,7 +126,7 @@ def pytest_seconds(directory: Path, name: str, *extra: str) -> float:
     return time.perf_counter() - started
 
 
-def per_test_overhead() -> None:
+def per_test_overhead(before: str | None = None) -> None:
     """The tests alternate in one pytest run, timed one by one (a whole run on this shared machine varies
     by 10-20% from one run to the next, as much as the figure measured, and counts the start of pytest and
     the imports, which are not a test's); whole runs are shown too, five of each, alternating."""
@@ -135,7 +137,12 @@ def per_test_overhead() -> None:
         (directory / "test_zz_last.py").write_text("def test_last():\n    pass\n")
         (directory / "interleave.py").write_text(INTERLEAVING_CONFTEST)
         (directory / "pytest.ini").write_text("[pytest]\n")
-        runs = [interleaved_seconds(directory) for _ in range(5)]
+        old = checkout(before, directory / "before") if before is not None else None
+        runs, old_runs = [], []
+        for _ in range(5):  # (alternating with the older revision's runs, when there are any)
+            runs.append(interleaved_seconds(directory))
+            if old is not None:
+                old_runs.append(interleaved_seconds(directory, old))
         pairs = [  # whole runs, alternating
             (pytest_seconds(directory, "test_lwa.py"), pytest_seconds(directory, "test_static.py")) for _ in range(5)
         ]
@@ -150,6 +157,15 @@ def per_test_overhead() -> None:
         "<= 1.05x",
         middle <= 1.05,
     )
+    if old_runs:
+        old_ratios = sorted(run["test_lwa"] / run["test_static"] for run in old_runs)
+        old_middle = old_ratios[len(old_ratios) // 2]
+        report(
+            f"the same, {before}'s plugin",
+            f"{old_middle:.2f}x ({old_ratios[0]:.2f}x-{old_ratios[-1]:.2f}x); now {middle:.2f}x",
+            "now no worse",
+            middle <= old_middle,
+        )
     pairs.sort(key=lambda pair: pair[0] / pair[1])
     ours_s, theirs_s = pairs[len(pairs) // 2]
     report(
@@ -577,13 +593,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests per round-trip measurement")
     parser.add_argument("--tokens", type=int, default=200_000, help="tokens for the memory measurement")
     parser.add_argument(
-        "--before", metavar="REVISION", help="roundtrip: also run the server of this git revision (e.g. main)"
+        "--before",
+        metavar="REVISION",
+        help="roundtrip and overhead: also measure the package of this git revision (e.g. main)",
     )
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else sections
     print(f"pytest-lwa benchmarks, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     if "overhead" in chosen:
-        per_test_overhead()
+        per_test_overhead(args.before)
     if "roundtrip" in chosen or "peer" in chosen:
         round_trip(args.requests, with_peer="peer" in chosen, before=args.before)
     if "concurrency" in chosen:
