@@ -631,15 +631,7 @@ class Authority:
         self, application: SellingPartnerApp | str, partner: SellingPartner | str | None = None
     ) -> str:
         """An ``spapi_oauth_code`` as the workflow would give it, skipping the browser."""
-        application_id = (
-            application.application_id
-            if isinstance(application, SellingPartnerApp)
-            else text(application, "application_id")
-        )
-        app = self.seller_central.find_app(application_id)
-        if app is None:
-            hint = "add_sp_application() registers one"
-            raise NotRegistered(f"no SP-API application {application_id!r} is registered", hint)
+        app = self._app(application)
         partner_id = self.seller_central.partner(partner).selling_partner_id
         return authorization_code.issue(self, app.client_id, "", partner_id)
 
