@@ -6,6 +6,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import resource
 import socket
 import threading
 import time
@@ -254,3 +255,14 @@ def test_serve_takes_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             build_parser().parse_args(["serve", *bad])
     assert "must be a positive number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("soft", "expected"), [(1024, 1024 - 64), (20_000, 10_000), (resource.RLIM_INFINITY, 10_000)])
+def test_the_default_connection_limit_stays_below_the_open_file_limit(
+    monkeypatch: pytest.MonkeyPatch, soft: int, expected: int
+) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (soft, resource.RLIM_INFINITY))
+    assert serving.default_max_connections() == expected
+    with LwaServer() as server:
+        assert server._server is not None
+        assert server._server.max_connections == expected
