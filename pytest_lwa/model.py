@@ -39,9 +39,23 @@ USER_SCOPES: Final[tuple[str, ...]] = (
     "postal_code",
     "alexa::ask:skills:readwrite",
     "alexa::ask:models:readwrite",
+    # the rest of what ASK CLI asks for (N17)
+    "alexa::ask:skills:test",
+    "alexa::ask:catalogs:read",
+    "alexa::ask:catalogs:readwrite",
+    "alexa::ask:subscriptions",
+    "alexa::ask:skills:debug",
     "alexa:all",
     "advertising::campaign_management",
+    "advertising::audiences",
     "cpc_advertising:campaign_management",
+    # Amazon Pay (N17)
+    "payments:widget",
+    "payments:shipping_address",
+    "payments:billing_address",
+    # Amazon Data Portability (N17): a Category-1 and a Category-2 scope from its list
+    "portability::customer_profile",
+    "portability::advertising_insights",
 )
 
 ISSUER: Final = "https://www.amazon.com"
@@ -348,7 +362,7 @@ def wrong_secret(client: Client, secret: str) -> str:
     if not secret:
         return (
             f"no client_secret was sent, and client {client.client_id!r} must send one here (only a device poll, a"
-            " PKCE code and a public client's refresh may leave it out)"
+            " PKCE code and a device's refresh token may leave it out)"
         )
     if secret in client.retired_secrets:
         return f"the client_secret sent is one retire_secret() retired for client {client.client_id!r}"
