@@ -119,6 +119,11 @@ def _client_json(client: Any) -> dict[str, Any]:
         "scopes": list(client.scopes),
         "grants": list(client.grants),
         "redirect_uris": list(client.redirect_uris),
+        "name": client.name,
+        "description": client.description,
+        "privacy_notice_url": client.privacy_notice_url,
+        "logo_url": client.logo_url,
+        "allowed_origins": list(client.allowed_origins),
     }
 
 

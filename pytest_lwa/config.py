@@ -75,7 +75,20 @@ _DOTTED_KEY: Final = re.compile(
 
 KEYS: Final[dict[str, frozenset[str]]] = {
     "settings": frozenset(Settings.__dataclass_fields__),
-    "clients": frozenset({"client_id", "client_secret", "scopes", "grants", "redirect_uris"}),
+    "clients": frozenset(
+        {
+            "client_id",
+            "client_secret",
+            "scopes",
+            "grants",
+            "redirect_uris",
+            "name",
+            "description",
+            "privacy_notice_url",
+            "logo_url",
+            "allowed_origins",
+        }
+    ),
     "users": frozenset({"user_id", "name", "email", "postal_code"}),
     "refresh_tokens": frozenset({"client_id", "token", "scopes", "user_id"}),
     "selling_partners": frozenset({"selling_partner_id", "name", "signs_in"}),

@@ -80,7 +80,12 @@ def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple
     showing its sign-in and consent pages."""
     amazon = website_module.Amazon(lwa_server.url, lwa_server.url, application_id="", client_id="", client_secret="")
     with website_module.serve(website_module.create_app(amazon)) as url:
-        client = lwa_server.add_client(redirect_uris=[url + "/lwa/callback"])
+        client = lwa_server.add_client(
+            redirect_uris=[url + "/lwa/callback"],
+            name="Example seller tool website",
+            description="Signs sellers in",
+            privacy_notice_url=url + "/privacy",
+        )
         app = lwa_server.add_sp_application(
             client,
             login_uri=url + "/amazon/login",
@@ -180,7 +185,12 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 ) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    on_page(browser, f"Sign in with Amazon to {amazon.client_id}")
+    on_page(browser, "Sign in with Amazon to Example seller tool website")  # the security profile's name (N19)
+    privacy = browser.find_element(By.ID, "lwa-privacy")
+    assert (privacy.text, privacy.get_attribute("href")) == (
+        "Example seller tool website's privacy notice",
+        url + "/privacy",
+    )
     assert [item.text for item in browser.find_elements(By.CSS_SELECTOR, "ul li")] == ["profile"]
     assert_labelled(browser)
     keys = webdriver.ActionChains(browser)
@@ -195,7 +205,23 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 def test_login_with_amazon_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    on_page(browser, f"Sign in with Amazon to {amazon.client_id}")
+    on_page(browser, "Sign in with Amazon to Example seller tool website")
     click(browser, "button[value=cancel]")
     on_page(browser, "Not signed in: access_denied")
     assert amazon.customers == {}
+
+
+def test_a_long_unbroken_name_wraps_on_a_narrow_screen(browser: Any, lwa_server: LwaServer) -> None:
+    long_name = "amzn1.application-oa2-client." + "a" * 96  # no space to break at
+    client = lwa_server.add_client(redirect_uris=["https://app.example.com/cb"], name=long_name)
+    lwa_server.configure(interactive_consent=True)
+    browser.set_window_size(360, 640)
+    try:
+        browser.get(f"{lwa_server.url}/ap/oa?client_id={client.client_id}&scope=profile&response_type=code")
+        on_page(browser, f"Sign in with Amazon to {long_name}")
+        widths = "const h = document.querySelector('h1'); return [h.scrollWidth, h.clientWidth, innerWidth]"
+        scroll, client_width, window = browser.execute_script(widths)
+        assert scroll <= client_width <= window  # the heading wraps inside the page, nothing scrolls sideways
+        assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth")
+    finally:
+        browser.set_window_size(1280, 800)
