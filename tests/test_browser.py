@@ -8,13 +8,16 @@ is skipped, saying so.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, Final
 
 import pytest
 from helpers import example, token_request
+from werkzeug.serving import make_server
 
 from pytest_lwa import LwaServer
 
@@ -225,3 +228,50 @@ def test_a_long_unbroken_name_wraps_on_a_narrow_screen(browser: Any, lwa_server:
         assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth")
     finally:
         browser.set_window_size(1280, 800)
+
+
+@contextlib.contextmanager
+def static_site(html: str) -> Iterator[str]:
+    """A page on its own loopback origin (a port of its own) for the length of a ``with`` block."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html.encode()]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+#: a page's script calling the profile endpoint: it reports the user id, or the browser's refusal
+FETCH_PROFILE = """
+const [url, token, done] = arguments;
+fetch(url, {headers: {Authorization: "Bearer " + token}})
+  .then((r) => r.json()).then((body) => done(body.user_id), (error) => done("refused: " + error.name));
+"""
+
+
+def test_a_page_calls_the_api_from_its_allowed_origin_only(browser: Any, lwa_server: LwaServer) -> None:
+    """The preflight (an Authorization header) and the request pass for an Allowed Origin (N15); from any
+    other origin the browser itself refuses the answer, as it would Amazon's."""
+    with static_site("<!DOCTYPE html><title>site</title>") as allowed, static_site("<title>x</title>") as other:
+        client = lwa_server.add_client(allowed_origins=[allowed])
+        refresh = lwa_server.issue_refresh_token(client, scopes=["profile"])
+        access = token_request(lwa_server, client, "refresh_token", refresh_token=refresh).json()["access_token"]
+        lwa_server.clear_log()
+        browser.get(allowed + "/")
+        assert browser.execute_async_script(FETCH_PROFILE, lwa_server.url + "/user/profile", access) == (
+            lwa_server.default_user.user_id
+        )
+        assert [r.method for r in lwa_server.request_log] == ["OPTIONS", "GET"]
+        browser.get(other + "/")
+        assert browser.execute_async_script(FETCH_PROFILE, lwa_server.url + "/user/profile", access) == (
+            "refused: TypeError"
+        )
+        assert "no client's Allowed Origin" in (lwa_server.request_log[-1].reason or "")
