@@ -122,6 +122,11 @@ def _client_json(client: Any) -> dict[str, Any]:
         "redirect_uris": list(client.redirect_uris),
         "secret_lifetime": client.secret_lifetime,
         "secret_expires_at": client.secret_expires_at,
+        "name": client.name,
+        "description": client.description,
+        "privacy_notice_url": client.privacy_notice_url,
+        "logo_url": client.logo_url,
+        "allowed_origins": list(client.allowed_origins),
     }
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from . import applications, errors, unique, userinfo, web
+from . import applications, cors, errors, unique, userinfo, web
 from .errors import LwaError
 from .faults import Fault, FaultQueue
 from .grants.selling_partner import APPSTORE_PATH, CALLBACK_PATH, CONSENT_PATH
@@ -109,8 +109,11 @@ class LwaApp:
                 raise ConnectionAbortedError("pytest-lwa fault: connection closed without an answer")
             if fault is not None and fault.kind in ("error", "raw"):
                 answer = self._fault_answer(fault, request_id)
+            elif cors.is_preflight(request):
+                answer = cors.preflight(self.authority, request)
             else:
                 answer = self._answer(request, request_id)
+            cors.add_headers(self.authority, request, answer, seen["client_id"])  # a page's request (N15)
         except ConnectionAbortedError:
             raise  # the server closes the connection without an answer
         except Exception as exc:  # answered as JSON and kept for the test to see

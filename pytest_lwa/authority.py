@@ -45,9 +45,11 @@ from .model import (
     flag,
     notice_days,
     optional_text,
+    origins,
     pkce_challenge,
     random_letters,
     text,
+    web_url,
     words,
 )
 from .notices import deliver, expiry_body, new_secret_body
@@ -162,14 +164,21 @@ class Authority:
         grants: Iterable[str] = GRANT_TYPES,
         redirect_uris: Iterable[str] = (),
         secret_lifetime: int | None = None,
+        name: str = "Test Application",
+        description: str = "",
+        privacy_notice_url: str = "https://app.example.com/privacy",
+        logo_url: str | None = None,
+        allowed_origins: Iterable[str] = (),
     ) -> Client:
-        """Register a client; omitted credentials are generated in Amazon's formats.
+        """Register a client (a security profile); omitted credentials are generated in Amazon's formats.
 
         ``scopes``: what it may request with ``client_credentials`` (default: every documented
         client-credentials scope). ``grants``: the grant types it may use (default: all).
         ``redirect_uris``: its allowed return URLs for the authorize step. ``secret_lifetime``: seconds each
         of its secrets works on the server clock (default: for ever; an SP-API application's client gets
-        the ``sp_secret_lifetime`` setting's 180 days when it has none).
+        the ``sp_secret_lifetime`` setting's 180 days when it has none). ``name``, ``description``,
+        ``privacy_notice_url`` and ``logo_url``: what the consent page shows of it (the name, and a link to
+        the privacy notice). ``allowed_origins``: the web origins (``scheme://host[:port]``) its pages run on.
         """
         lifetime = _lifetime(secret_lifetime)
         grant_list = words(grants, "grants")
@@ -183,6 +192,11 @@ class Authority:
             grants=grant_list,
             redirect_uris=words(redirect_uris, "redirect_uris"),
             secret_lifetime=lifetime,
+            name=_profile_name(name),
+            description=text(description, "description"),
+            privacy_notice_url=web_url(text(privacy_notice_url, "privacy_notice_url"), "privacy_notice_url") or "",
+            logo_url=web_url(logo_url, "logo_url"),
+            allowed_origins=origins(allowed_origins, "allowed_origins"),
         )
         now = self.clock.now()
         client = replace(client, secrets=(Secret(client.client_secret, now, now + lifetime if lifetime else None),))
@@ -650,3 +664,10 @@ class Authority:
     def seller_appstore(self, application_id: str, base_url: str, decision: SellingPartner | None = None) -> Step:
         """Answer the Appstore's "Authorize now": see :func:`pytest_lwa.grants.selling_partner.appstore`."""
         return selling_partner.appstore(self, application_id, base_url, decision)
+
+
+def _profile_name(name: str) -> str:
+    """A security profile's name: a non-empty string on one line."""
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        raise ValueError(f"name must be a non-empty string of printable characters, got {name!r}")
+    return name

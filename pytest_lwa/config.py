@@ -76,7 +76,21 @@ _DOTTED_KEY: Final = re.compile(
 
 KEYS: Final[dict[str, frozenset[str]]] = {
     "settings": frozenset(Settings.__dataclass_fields__),
-    "clients": frozenset({"client_id", "client_secret", "scopes", "grants", "redirect_uris", "secret_lifetime"}),
+    "clients": frozenset(
+        {
+            "client_id",
+            "client_secret",
+            "scopes",
+            "grants",
+            "redirect_uris",
+            "name",
+            "description",
+            "privacy_notice_url",
+            "logo_url",
+            "allowed_origins",
+            "secret_lifetime",
+        }
+    ),
     "users": frozenset({"user_id", "name", "email", "postal_code"}),
     "refresh_tokens": frozenset({"client_id", "token", "scopes", "user_id"}),
     "selling_partners": frozenset({"selling_partner_id", "name", "signs_in"}),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from typing import Any, Final, Literal
 
 from .unique import unique_bytes
@@ -219,8 +220,19 @@ def forbidden_host(host: str, reason: str | None = None) -> LwaError:
 
 
 def scope_not_permitted(scope: str, reason: str | None = None) -> LwaError:
-    """``invalid_scope`` from ``POST /auth/o2/create/codepair`` for a scope the client may not use (R11)."""
-    return LwaError(400, "invalid_scope", f"Client does not have permission to use scope : {scope}", reason=reason)
+    """``invalid_scope`` from ``POST /auth/o2/create/codepair`` for a scope the client may not use (R11).
+
+    Amazon's description prints an internal Java object where the scope would be (N2), as
+    ``com.amazon.aztec.service.Scope@`` and a hash; the mock's hash is the scope's CRC-32 (in 31 bits, lower-case
+    hex as Java prints it), so a body is the same in every run. The request log's reason (``reason``) names the scope.
+    """
+    java_object = f"com.amazon.aztec.service.Scope@{zlib.crc32(scope.encode()) & 0x7FFFFFFF:x}"
+    return LwaError(
+        400,
+        "invalid_scope",
+        f"Client does not have permission to use scope : {java_object}",
+        reason=reason,
+    )
 
 
 def catalogue() -> list[LwaError]:

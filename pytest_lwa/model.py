@@ -40,9 +40,23 @@ USER_SCOPES: Final[tuple[str, ...]] = (
     "postal_code",
     "alexa::ask:skills:readwrite",
     "alexa::ask:models:readwrite",
+    # the rest of what ASK CLI asks for (N17)
+    "alexa::ask:skills:test",
+    "alexa::ask:catalogs:read",
+    "alexa::ask:catalogs:readwrite",
+    "alexa::ask:subscriptions",
+    "alexa::ask:skills:debug",
     "alexa:all",
     "advertising::campaign_management",
+    "advertising::audiences",
     "cpc_advertising:campaign_management",
+    # Amazon Pay (N17)
+    "payments:widget",
+    "payments:shipping_address",
+    "payments:billing_address",
+    # Amazon Data Portability (N17): a Category-1 and a Category-2 scope from its list
+    "portability::customer_profile",
+    "portability::advertising_insights",
 )
 
 ISSUER: Final = "https://www.amazon.com"
@@ -251,6 +265,10 @@ class Client:
     ``scopes`` are what it may ask for with client credentials (and, besides :data:`USER_SCOPES`, what a
     user may consent to for it); ``grants`` the grant types it may use; ``redirect_uris`` its allowed
     return URLs; ``previous_secrets`` older secrets that still work until retired.
+
+    The security profile's own fields (N19): ``name`` and ``description``, its ``privacy_notice_url``, an
+    optional ``logo_url``, and ``allowed_origins``, the origins (``scheme://host[:port]``) of the web pages
+    that may call it from a browser.
     """
 
     client_id: str
@@ -258,6 +276,11 @@ class Client:
     scopes: tuple[str, ...] = CLIENT_CREDENTIALS_SCOPES
     grants: tuple[str, ...] = GRANT_TYPES
     redirect_uris: tuple[str, ...] = ()
+    name: str = "Test Application"
+    description: str = ""
+    privacy_notice_url: str = "https://app.example.com/privacy"
+    logo_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
     previous_secrets: tuple[str, ...] = field(default=(), repr=False)
     #: secrets retired with ``retire_secret`` (kept only to say so when one is sent)
     retired_secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -367,6 +390,35 @@ def flag(value: bool, what: str) -> bool:
     return value
 
 
+def web_url(value: str | None, what: str) -> str | None:
+    """``value`` if it is ``None`` or an absolute ``http``/``https`` URL with a host; a clear error otherwise."""
+    if value is None:
+        return None
+    text(value, what)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a port that is no number raises)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or value.split() != [value]:
+        raise ValueError(f"{what} must be an absolute http or https URL, got {value!r}")
+    return value
+
+
+def origins(value: Iterable[str], what: str) -> tuple[str, ...]:
+    """``value`` as a tuple of web origins, ``scheme://host[:port]`` with nothing after; a clear error
+    otherwise. Each is kept as written, lower-cased, without a trailing ``/``."""
+    items = words(value, what)
+    kept = []
+    for item in items:
+        web_url(item, f"each of {what}")
+        parts = urlsplit(item)
+        if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError(f"each of {what} must be an origin, scheme://host[:port] with no path, got {item!r}")
+        kept.append(f"{parts.scheme}://{parts.netloc}".lower())
+    return tuple(kept)
+
+
 def credential(value: str | None, what: str) -> str | None:
     """``value`` if it is ``None`` or a non-empty string without spaces or control characters; a clear error
     otherwise."""
@@ -444,7 +496,7 @@ def wrong_secret(client: Client, secret: str, now: float | None = None) -> str:
     if not secret:
         return (
             f"no client_secret was sent, and client {client.client_id!r} must send one here (only a device poll, a"
-            " PKCE code and a public client's refresh may leave it out)"
+            " PKCE code and a device's refresh token may leave it out)"
         )
     if secret in client.retired_secrets:
         return f"the client_secret sent is one retire_secret() retired for client {client.client_id!r}"

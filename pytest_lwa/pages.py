@@ -15,6 +15,7 @@ _STYLE: Final = (
     "fieldset{border:1px solid #d5d9d9;border-radius:8px;margin:1rem 0;padding:1rem}"
     "label{display:block;margin:.5rem 0 .25rem}select,input{font-size:1rem;padding:.3rem;width:100%}"
     "button{font-size:1rem;margin:.5rem .5rem 0 0;padding:.4rem 1.2rem}:focus{outline:3px solid #007185}"
+    "h1,h2,p,li,label{overflow-wrap:anywhere}"
 )
 
 
@@ -73,11 +74,13 @@ def consent(
     access: Iterable[str] = (),
     allow: str = "Allow",
     cancel: str | None = "Cancel",
+    privacy: tuple[str, str] | None = None,
 ) -> bytes:
     """A sign-in and consent form posting ``carry`` back to ``action`` with ``lwa_account`` (chosen),
     ``lwa_typed_account`` (typed) and ``lwa_decision`` (``allow`` or ``cancel``).
 
-    ``accounts`` are (id, label) pairs to choose from; ``signed_in`` shows one account instead of the choice.
+    ``accounts`` are (id, label) pairs to choose from; ``signed_in`` shows one account instead of the choice;
+    ``privacy`` is (the application's name, its privacy notice URL), linked under the form.
     """
     hidden = "\n".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">' for name, value in carry.items()
@@ -99,6 +102,10 @@ def consent(
     asked = (
         f'<h2 id="lwa-access">Requested access</h2>\n<ul aria-labelledby="lwa-access">\n{items}\n</ul>' if items else ""
     )
+    notice = ""
+    if privacy is not None:
+        name, url = privacy
+        notice = f'\n<p>See <a id="lwa-privacy" href="{escape(url)}">{escape(name)}\'s privacy notice</a>.</p>'
     buttons = f'<button type="submit" name="lwa_decision" value="allow">{escape(allow)}</button>'
     if cancel is not None:
         buttons += f'\n<button type="submit" name="lwa_decision" value="cancel">{escape(cancel)}</button>'
@@ -110,5 +117,5 @@ def consent(
 {who}
 {asked}
 {buttons}
-</form>""",
+</form>{notice}""",
     )

@@ -65,8 +65,8 @@ _PLAINTEXT_BYTES: Final = (TOKEN_LENGTH - len(USER_TOKEN)) * 3 // 4 - _MAGIC_BYT
 class TokenClaims:
     """What a token says about itself.
 
-    ``public`` marks a refresh token a public client holds (device flow, or an authorization code
-    redeemed with PKCE and no secret): refreshing it needs only the ``client_id`` (docs/contract.md R9).
+    ``public`` marks a refresh token a public client holds (the device flow's; a code redeemed with PKCE and
+    no secret gets none, N3): refreshing it needs only the ``client_id`` (docs/contract.md R9).
     """
 
     prefix: str

@@ -101,11 +101,12 @@ class Pages:
         assert outcome.client is not None
         body = pages.consent(
             title="Amazon.com: consent",
-            heading=f"Sign in with Amazon to {outcome.client.client_id}",
+            heading=f"Sign in with Amazon to {outcome.client.name}",
             action=DECISION_PATH,
             carry=params,
             accounts=[(u.user_id, f"{u.name} <{u.email}> ({u.user_id})") for u in self.authority.users],
             access=outcome.scopes,
+            privacy=(outcome.client.name, outcome.client.privacy_notice_url),
         )
         return _html(200, body)
 

@@ -8,13 +8,16 @@ is skipped, saying so.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, Final
 
 import pytest
 from helpers import example, token_request
+from werkzeug.serving import make_server
 
 from pytest_lwa import LwaServer
 
@@ -80,7 +83,12 @@ def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple
     showing its sign-in and consent pages."""
     amazon = website_module.Amazon(lwa_server.url, lwa_server.url, application_id="", client_id="", client_secret="")
     with website_module.serve(website_module.create_app(amazon)) as url:
-        client = lwa_server.add_client(redirect_uris=[url + "/lwa/callback"])
+        client = lwa_server.add_client(
+            redirect_uris=[url + "/lwa/callback"],
+            name="Example seller tool website",
+            description="Signs sellers in",
+            privacy_notice_url=url + "/privacy",
+        )
         app = lwa_server.add_sp_application(
             client,
             login_uri=url + "/amazon/login",
@@ -180,7 +188,12 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 ) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    on_page(browser, f"Sign in with Amazon to {amazon.client_id}")
+    on_page(browser, "Sign in with Amazon to Example seller tool website")  # the security profile's name (N19)
+    privacy = browser.find_element(By.ID, "lwa-privacy")
+    assert (privacy.text, privacy.get_attribute("href")) == (
+        "Example seller tool website's privacy notice",
+        url + "/privacy",
+    )
     assert [item.text for item in browser.find_elements(By.CSS_SELECTOR, "ul li")] == ["profile"]
     assert_labelled(browser)
     keys = webdriver.ActionChains(browser)
@@ -195,7 +208,70 @@ def test_login_with_amazon_code_and_pkce_by_keyboard(
 def test_login_with_amazon_cancelled(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
     url, amazon = website
     browser.get(url + "/lwa/login")
-    on_page(browser, f"Sign in with Amazon to {amazon.client_id}")
+    on_page(browser, "Sign in with Amazon to Example seller tool website")
     click(browser, "button[value=cancel]")
     on_page(browser, "Not signed in: access_denied")
     assert amazon.customers == {}
+
+
+def test_a_long_unbroken_name_wraps_on_a_narrow_screen(browser: Any, lwa_server: LwaServer) -> None:
+    long_name = "amzn1.application-oa2-client." + "a" * 96  # no space to break at
+    client = lwa_server.add_client(redirect_uris=["https://app.example.com/cb"], name=long_name)
+    lwa_server.configure(interactive_consent=True)
+    browser.set_window_size(360, 640)
+    try:
+        browser.get(f"{lwa_server.url}/ap/oa?client_id={client.client_id}&scope=profile&response_type=code")
+        on_page(browser, f"Sign in with Amazon to {long_name}")
+        widths = "const h = document.querySelector('h1'); return [h.scrollWidth, h.clientWidth, innerWidth]"
+        scroll, client_width, window = browser.execute_script(widths)
+        assert scroll <= client_width <= window  # the heading wraps inside the page, nothing scrolls sideways
+        assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth")
+    finally:
+        browser.set_window_size(1280, 800)
+
+
+@contextlib.contextmanager
+def static_site(html: str) -> Iterator[str]:
+    """A page on its own loopback origin (a port of its own) for the length of a ``with`` block."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html.encode()]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+#: a page's script calling the profile endpoint: it reports the user id, or the browser's refusal
+FETCH_PROFILE = """
+const [url, token, done] = arguments;
+fetch(url, {headers: {Authorization: "Bearer " + token}})
+  .then((r) => r.json()).then((body) => done(body.user_id), (error) => done("refused: " + error.name));
+"""
+
+
+def test_a_page_calls_the_api_from_its_allowed_origin_only(browser: Any, lwa_server: LwaServer) -> None:
+    """The preflight (an Authorization header) and the request pass for an Allowed Origin (N15); from any
+    other origin the browser itself refuses the answer, as it would Amazon's."""
+    with static_site("<!DOCTYPE html><title>site</title>") as allowed, static_site("<title>x</title>") as other:
+        client = lwa_server.add_client(allowed_origins=[allowed])
+        refresh = lwa_server.issue_refresh_token(client, scopes=["profile"])
+        access = token_request(lwa_server, client, "refresh_token", refresh_token=refresh).json()["access_token"]
+        lwa_server.clear_log()
+        browser.get(allowed + "/")
+        assert browser.execute_async_script(FETCH_PROFILE, lwa_server.url + "/user/profile", access) == (
+            lwa_server.default_user.user_id
+        )
+        assert [r.method for r in lwa_server.request_log] == ["OPTIONS", "GET"]
+        browser.get(other + "/")
+        assert browser.execute_async_script(FETCH_PROFILE, lwa_server.url + "/user/profile", access) == (
+            "refused: TypeError"
+        )
+        assert "no client's Allowed Origin" in (lwa_server.request_log[-1].reason or "")

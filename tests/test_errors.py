@@ -44,7 +44,7 @@ CATALOGUE = [
     (429, "too_many_requests", "The request rate is too high"),
     *[(400, "invalid_request", f"The request is missing a required parameter : {name}")
       for name in ("scope", "client_id", "access_token", "refresh_token", "code", "device_code", "user_code")],
-    (400, "invalid_scope", "Client does not have permission to use scope : profile"),
+    (400, "invalid_scope", "Client does not have permission to use scope : com.amazon.aztec.service.Scope@157aa0f"),
 ]  # fmt: skip
 
 
@@ -134,7 +134,7 @@ def test_made_errors() -> None:
     assert (scope.status, scope.error, scope.description, scope.reason) == (
         400,
         "invalid_scope",
-        "Client does not have permission to use scope : postal_code",
+        "Client does not have permission to use scope : com.amazon.aztec.service.Scope@6a98e376",  # N2
         "its scopes: profile",
     )
 

@@ -136,7 +136,7 @@ def test_reasons() -> None:
     )
     assert wrong_secret(CLIENT, "") == (
         "no client_secret was sent, and client 'cid' must send one here (only a device poll, a PKCE code and a"
-        " public client's refresh may leave it out)"
+        " device's refresh token may leave it out)"
     )
     retired = dataclasses.replace(CLIENT, retired_secrets=("old",))
     assert wrong_secret(retired, "old") == "the client_secret sent is one retire_secret() retired for client 'cid'"

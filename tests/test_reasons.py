@@ -170,7 +170,7 @@ REJECTIONS: dict[str, Rejection] = {
         token(grant_type="client_credentials", scope=APPSTORE, client_id="{id}"),
         401,
         f"no client_secret was sent, and client {CI!r} must send one here (only a device poll, a PKCE code and a"
-        " public client's refresh may leave it out)",
+        " device's refresh token may leave it out)",
     ),
     "retired secret": Rejection(
         with_setup(retired, **CC), 401, f"the client_secret sent is one retire_secret() retired for client {CI!r}"

@@ -259,7 +259,8 @@ def test_a_challenge_without_a_method_is_plain(authority: Authority) -> None:
         {"grant_type": "authorization_code", "code": query["code"], "client_id": "cid", "code_verifier": verifier,
          "redirect_uri": "https://a/cb"}
     )  # fmt: skip
-    assert tokens["refresh_token"].startswith("Atzr|")
+    assert tokens["access_token"].startswith("Atza|")
+    assert "refresh_token" not in tokens  # no secret: N3
 
 
 def test_code_pairs(authority: Authority) -> None:
@@ -387,17 +388,22 @@ def test_authorize_reasons_and_what_a_code_remembers(authority: Authority) -> No
     assert forgotten.value.reason == "redirect_uri None is not the authorize request's 'https://a/cb'"
 
 
-def test_pkce_codes_make_public_refresh_tokens_only_without_a_secret(authority: Authority) -> None:
+def test_pkce_codes_redeemed_without_a_secret_have_no_refresh_token(authority: Authority) -> None:
     authority.add_client("cid", "s")
     verifier = "v" * 43
-    for secret, public in (("s", False), ("", True)):
+    for secret in ("s", ""):
         code = authority.issue_authorization_code("cid", code_challenge=pkce_challenge(verifier))
         params = {"grant_type": "authorization_code", "code": code, "client_id": "cid", "code_verifier": verifier}
         tokens = authority.token({**params, "client_secret": secret} if secret else params)
-        refresh, access = authority.claims(tokens["refresh_token"]), authority.claims(tokens["access_token"])
-        assert refresh is not None
+        access = authority.claims(tokens["access_token"])
         assert access is not None
-        assert (refresh.public, refresh.client_id, access.client_id) == (public, "cid", "cid")
+        assert access.client_id == "cid"
+        if secret:
+            refresh = authority.claims(tokens["refresh_token"])
+            assert refresh is not None
+            assert (refresh.public, refresh.client_id) == (False, "cid")
+        else:
+            assert "refresh_token" not in tokens  # N3
 
 
 def test_scope_reasons_for_a_client_without_scopes() -> None:

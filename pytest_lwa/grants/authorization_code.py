@@ -1,7 +1,8 @@
 """``GET /ap/oa`` and ``grant_type=authorization_code``: a user's consent as a single-use code, with PKCE.
 
 Codes work once, within :data:`CODE_LIFETIME` seconds of the server's clock. A code bound to a PKCE
-challenge may be redeemed without the client's secret (a public client); it must then bring the verifier.
+challenge may be redeemed without the client's secret (a public client); it must then bring the verifier,
+and the answer has an access token only: no refresh token (N3).
 Selling Partner consent (:mod:`pytest_lwa.grants.selling_partner`) hands out codes of this same kind.
 """
 
@@ -97,8 +98,9 @@ class AuthorizationCode(Grant):
                 _verify(record, params.get("code_verifier", ""))
 
         record = port.codes.redeem(params["code"], check)
-        public = record.challenge is not None and not params.get("client_secret")
-        refresh = port.mint_refresh(client.client_id, record.scope, record.user_id, public=public)
+        if record.challenge is not None and not params.get("client_secret"):
+            return user_tokens(port, client.client_id, record.scope, record.user_id, None)  # N3: no refresh token
+        refresh = port.mint_refresh(client.client_id, record.scope, record.user_id, public=False)
         return user_tokens(port, client.client_id, record.scope, record.user_id, refresh)
 
 

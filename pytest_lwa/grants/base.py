@@ -53,7 +53,9 @@ class ResponseType:
         return add_query(target, answer)
 
 
-def user_tokens(port: Port, client_id: str, scope: str, user_id: str, refresh_token: str) -> dict[str, Any]:
-    """The success body of a grant that acts for a user."""
+def user_tokens(port: Port, client_id: str, scope: str, user_id: str, refresh_token: str | None) -> dict[str, Any]:
+    """The success body of a grant that acts for a user (without ``refresh_token`` when there is none, N3)."""
     access, expires_in = port.access_token(USER_TOKEN, client_id, scope, user_id)
+    if refresh_token is None:
+        return {"access_token": access, "token_type": "bearer", "expires_in": expires_in}
     return {"access_token": access, "refresh_token": refresh_token, "token_type": "bearer", "expires_in": expires_in}

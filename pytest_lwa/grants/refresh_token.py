@@ -18,8 +18,8 @@ class RefreshToken(Grant):
     required = ("refresh_token",)
 
     def secret_required(self, port: Port, params: Mapping[str, str], client_id: str) -> bool:
-        """A public client's refresh token (device flow, PKCE without a secret) refreshes with its client_id
-        alone, as Amazon's device SDK does (R9); a secret that is sent must still be right."""
+        """A public client's refresh token (the device flow's) refreshes with its client_id alone, as Amazon's
+        device SDK does (R9); a secret that is sent must still be right."""
         claims = port.claims(params.get("refresh_token", ""))
         return claims is None or claims.client_id != client_id or not claims.public
 
