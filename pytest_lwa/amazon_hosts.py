@@ -51,6 +51,9 @@ PROXY_HOSTS: Final = (
             "www.amazon.co.uk",
             "www.amazon.co.jp",
             "www.amazon.de",
+            # the regional sign-in hosts of Amazon Ads (Europe, Far East; North America's is www.amazon.com)
+            "eu.account.amazon.com",
+            "apac.account.amazon.com",
             "sellercentral.amazon.com",
             "sellercentral-europe.amazon.com",
             "sellercentral.amazon.co.jp",

@@ -17,7 +17,17 @@ def authorize_url(host: str, client_id: str, **extra: str) -> str:
     return f"https://{host}/ap/oa?" + urlencode({**query, "state": "s-1", **extra})
 
 
-@pytest.mark.parametrize("host", ["www.amazon.com", "www.amazon.co.uk", "www.amazon.co.jp", "www.amazon.de"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "www.amazon.com",
+        "www.amazon.co.uk",
+        "www.amazon.co.jp",
+        "www.amazon.de",
+        "eu.account.amazon.com",  # Amazon Ads' regional sign-in hosts (docs/contract.md N18)
+        "apac.account.amazon.com",
+    ],
+)
 def test_an_amazon_sign_in_url_comes_back_with_a_code(lwa_server: LwaServer, host: str) -> None:
     app = lwa_server.add_client(redirect_uris=[CALLBACK])
     back = lwa_server.follow(authorize_url(host, app.client_id))
