@@ -464,6 +464,7 @@ class Server:
             return
         if then == "detached":  # a passthrough tunnel's thread has it now
             self._tunnels += 1
+            self._answer_done(connection)
             self._forget(connection)
             return
         connection.unsent, connection.then = unsent, then
