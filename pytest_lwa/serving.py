@@ -197,6 +197,9 @@ class Server:
                 timeout = None
                 if self._timers:
                     timeout = max(0.0, self._timers[0][0] - time.monotonic())
+                if self._accepting_again:  # paused out of file descriptors: accept again on time
+                    pause = max(0.0, self._accepting_again - time.monotonic())
+                    timeout = pause if timeout is None else min(timeout, pause)
                 if self.tally.pending:
                     timeout = REFUSALS_LOGGED_EVERY if timeout is None else min(timeout, REFUSALS_LOGGED_EVERY)
                 for key, mask in selector.select(timeout):
@@ -234,7 +237,9 @@ class Server:
     def _close_listener(self) -> None:
         self.closing = True
         if self._listener.fileno() >= 0:
-            self._selector.unregister(self._listener)
+            if not self._accepting_again:  # (while paused out of file descriptors it is not registered)
+                self._selector.unregister(self._listener)
+            self._accepting_again = 0.0
             self._listener.close()
         for connection in list(self._connections):
             if connection.state not in (WORKING, WRITING):
@@ -464,6 +469,7 @@ class Server:
             return
         if then == "detached":  # a passthrough tunnel's thread has it now
             self._tunnels += 1
+            self._answer_done(connection)
             self._forget(connection)
             return
         connection.unsent, connection.then = unsent, then

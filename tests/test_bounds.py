@@ -6,6 +6,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import os
 import resource
 import socket
 import threading
@@ -266,3 +267,47 @@ def test_the_default_connection_limit_stays_below_the_open_file_limit(
     with LwaServer() as server:
         assert server._server is not None
         assert server._server.max_connections == expected
+
+
+def test_out_of_file_descriptors_the_server_accepts_again_once_some_are_free(caplog: pytest.LogCaptureFixture) -> None:
+    with LwaServer() as server, caplog.at_level(logging.WARNING, "pytest_lwa"):
+        client = socket.socket()  # made before the files run out: connecting takes no new descriptor
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        held: list[int] = []
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (client.fileno() + 32, hard))
+            with contextlib.suppress(OSError):
+                while True:
+                    held.append(os.dup(client.fileno()))
+            client.settimeout(10)
+            client.connect(("127.0.0.1", server.port))  # the kernel completes it; the server cannot accept
+            wait_until(lambda: "cannot accept a connection" in caplog.text, "a failed accept")
+        finally:
+            for descriptor in held:
+                os.close(descriptor)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        with client:
+            # accepted within OUT_OF_FILES_PAUSE, not whenever some other connection's timer goes off
+            client.sendall(b"GET /auth/o2/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            status, _, _ = answer_of(client)
+        assert status == 405
+
+
+def test_a_server_paused_out_of_file_descriptors_stops_cleanly(caplog: pytest.LogCaptureFixture) -> None:
+    server = LwaServer()
+    server.start()
+    with socket.socket() as client, caplog.at_level(logging.WARNING, "pytest_lwa"):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        held: list[int] = []
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (client.fileno() + 32, hard))
+            with contextlib.suppress(OSError):
+                while True:
+                    held.append(os.dup(client.fileno()))
+            client.connect(("127.0.0.1", server.port))
+            wait_until(lambda: "cannot accept a connection" in caplog.text, "a failed accept")
+            assert server.stop()  # (the loop's thread ends without an exception: -W error would report one)
+        finally:
+            for descriptor in held:
+                os.close(descriptor)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
