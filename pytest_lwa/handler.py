@@ -14,7 +14,6 @@ import selectors
 import socket
 import ssl
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -77,6 +76,8 @@ class Connection:
     sniff: bool = False
     #: served inside a proxy's CONNECT tunnel
     tunnel: bool = False
+    #: a passthrough tunnel's connection to its destination, once open
+    upstream: socket.socket | None = None
     linger_end: float = 0.0
     lingered: int = 0
 
@@ -99,7 +100,7 @@ class Server(Protocol):
 
     def call_soon(self, function: Callable[..., None], *args: Any) -> None: ...
 
-    def tunnel_ended(self) -> None: ...
+    def tunnel_ended(self, client: socket.socket) -> None: ...
 
 
 def answer(server: Server, connection: Connection) -> tuple[bytes, Then]:
@@ -323,15 +324,13 @@ def _connect(server: Server, connection: Connection, head: Head, host: str, port
             LwaError(502, "bad_gateway", f"pytest-lwa's proxy cannot reach {host}:{port}: {failure}")
         ), "close"
     access_log.info("%s (proxy) -> passed through to %s", target, address)
-    early = connection.incoming.leftover()  # what the client sent before the answer belongs to the tunnel
-    threading.Thread(
-        target=_relay, args=(server, connection.sock, upstream, early), name="pytest-lwa-tunnel", daemon=True
-    ).start()
+    connection.upstream = upstream
     return b"", "detached"
 
 
-def _relay(server: Server, client: socket.socket, upstream: socket.socket, early: bytes) -> None:
-    """A passthrough tunnel's thread: the answer to the CONNECT, then the bytes both ways."""
+def relay(server: Server, client: socket.socket, upstream: socket.socket, early: bytes) -> None:
+    """A passthrough tunnel's thread: the answer to the CONNECT, then the bytes both ways (``early``: what the
+    client sent before the answer, which belongs to the tunnel)."""
     try:
         with client, upstream, contextlib.suppress(OSError):
             client.setblocking(True)
@@ -340,7 +339,7 @@ def _relay(server: Server, client: socket.socket, upstream: socket.socket, early
                 upstream.sendall(early)
             pipe(client, upstream, TUNNEL_IDLE_SECONDS)
     finally:
-        server.call_soon(server.tunnel_ended)
+        server.call_soon(server.tunnel_ended, client)
 
 
 def pipe(one: socket.socket, other: socket.socket, idle: float) -> None:

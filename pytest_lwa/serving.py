@@ -149,7 +149,8 @@ class Server:
         self._idle: dict[Connection, None] = {}
         self._timers: list[tuple[float, int, Connection]] = []
         self._order = itertools.count()
-        self._tunnels = 0  # passthrough tunnels, relayed by threads of their own
+        #: the client sockets of passthrough tunnels, relayed by threads of their own
+        self._tunnels: dict[socket.socket, None] = {}
         self._answering = 0
         self._idle_condition = threading.Condition()
         self._running = True
@@ -161,7 +162,7 @@ class Server:
 
     @property
     def open_connections(self) -> int:
-        return len(self._connections) + self._tunnels
+        return len(self._connections) + len(self._tunnels)
 
     def call_soon(self, function: Callable[..., None], *args: Any) -> None:
         """Run ``function(*args)`` in the loop's thread."""
@@ -219,6 +220,9 @@ class Server:
         finally:
             for connection in list(self._connections):
                 self._close(connection)
+            for client in self._tunnels:  # their threads see the end, and close both sides
+                with contextlib.suppress(OSError):
+                    client.shutdown(socket.SHUT_RDWR)
             selector.close()
             self._listener.close()
             self._wake_read.close()
@@ -466,9 +470,15 @@ class Server:
     def _answered(self, connection: Connection, unsent: bytes, then: handler.Then) -> None:
         """Back in the loop: the answer is (partly) sent."""
         if connection not in self._connections:  # closed by a stop meanwhile
+            if connection.upstream is not None:
+                connection.upstream.close()
             return
-        if then == "detached":  # a passthrough tunnel's thread has it now
-            self._tunnels += 1
+        if then == "detached":  # a passthrough tunnel: a thread of its own relays it from now on
+            assert connection.upstream is not None
+            self._tunnels[connection.sock] = None
+            relayed = (self, connection.sock, connection.upstream, connection.incoming.leftover())
+            threading.Thread(target=handler.relay, args=relayed, name="pytest-lwa-tunnel", daemon=True).start()
+            connection.upstream = None
             self._answer_done(connection)
             self._forget(connection)
             return
@@ -480,9 +490,9 @@ class Server:
         else:
             self._sent(connection)
 
-    def tunnel_ended(self) -> None:
+    def tunnel_ended(self, client: socket.socket) -> None:
         """A passthrough tunnel's thread has closed it (called in the loop's thread)."""
-        self._tunnels -= 1
+        self._tunnels.pop(client, None)
 
     def _write(self, connection: Connection) -> None:
         try:

@@ -676,3 +676,18 @@ def test_a_passthrough_tunnel_is_no_request_being_answered(outside_host: int) ->
         # the CONNECT is answered: the tunnel's thread relays bytes, no request waits for its answer
         assert proxy.wait_idle(5)
         assert proxy.stop(drain=5)
+
+
+def test_a_passthrough_tunnel_ends_when_the_server_stops(outside_host: int) -> None:
+    proxy = LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True)
+    proxy.start()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall(f"CONNECT 127.0.0.1:{outside_host} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += sock.recv(1)
+        sock.sendall(b"abc")
+        assert sock.recv(3) == b"cba"
+        assert proxy.busy == 1  # the tunnel counts among the open connections
+        proxy.stop()
+        assert sock.recv(1) == b""  # closed by the stop, not by the tunnel's 60 s idle limit
