@@ -400,7 +400,8 @@ class Server:
                 connection.state = READING
                 self._set_deadline(connection, self.request_timeout)
             incoming.feed(data)
-            if not data:
+            tls_left = isinstance(sock, ssl.SSLSocket) and sock.pending()
+            if not data or (len(data) < 65536 and not tls_left):  # (a short read took what had arrived)
                 break
         self._take_request(connection)
 
