@@ -133,3 +133,82 @@ def test_reset_forgets_grant_scopes_and_consents(lwa_server: LwaServer, app: Cli
     app = lwa_server.add_client(redirect_uris=[REDIRECT])
     got = authorize(lwa_server, app, "profile postal_code", scope_data=VOLUNTARY_POSTAL)
     assert got["scope"] == "profile postal_code"
+
+
+# --- the consent page ----------------------------------------------------------------------------
+
+PORTABILITY = "portability::customer_profile portability::advertising_insights"
+
+
+def page_request(server: LwaServer, app: Client, scope: str, **params: str) -> dict[str, str]:
+    return {"client_id": app.client_id, "scope": scope, "response_type": "code", "state": "s", **params}
+
+
+def decide(server: LwaServer, asked: dict[str, str], **form: str) -> requests.Response:
+    data = {**asked, "lwa_decision": "allow", **form}
+    return requests.post(server.url + "/ap/oa/consent", data=data, allow_redirects=False, timeout=5)
+
+
+def query(r: requests.Response) -> dict[str, str]:
+    assert r.status_code == 302, r.text
+    return {k: v[0] for k, v in parse_qs(urlsplit(r.headers["Location"]).query).items()}
+
+
+@pytest.mark.lwa(interactive_consent=True)
+def test_the_page_offers_voluntary_scopes_as_ticked_checkboxes(lwa_server: LwaServer, app: Client) -> None:
+    asked = page_request(lwa_server, app, "profile postal_code", scope_data=VOLUNTARY_POSTAL)
+    page = requests.get(lwa_server.url + "/ap/oa", params=asked, timeout=5)
+    assert page.status_code == 200
+    assert (
+        '<ul aria-labelledby="lwa-access">\n<li>profile</li>\n<li><label><input type="checkbox"'
+        ' name="lwa_keep:postal_code" value="on" checked>postal_code</label></li>\n</ul>'
+    ) in page.text
+    assert '<input type="hidden" name="scope_data" value="{&quot;profile&quot;: {&quot;essential' in page.text
+    assert "<script" not in page.text
+    assert 'role="alert"' not in page.text
+
+
+@pytest.mark.lwa(interactive_consent=True)
+def test_unticking_a_voluntary_scope_narrows_the_grant(lwa_server: LwaServer, app: Client) -> None:
+    asked = page_request(lwa_server, app, "profile postal_code", scope_data=VOLUNTARY_POSTAL)
+    got = query(decide(lwa_server, asked))  # the checkbox unticked: the browser sends no lwa_keep:postal_code
+    assert list(got) == ["code", "scope", "state"]
+    assert (got["scope"], got["state"]) == ("profile", "s")
+    assert "postal_code" not in profile(lwa_server, app, got["code"])
+    [consent] = lwa_server.consents
+    assert (consent.requested, consent.scope) == ("profile postal_code", "profile")
+
+
+@pytest.mark.lwa(interactive_consent=True)
+def test_a_ticked_voluntary_scope_is_granted(lwa_server: LwaServer, app: Client) -> None:
+    asked = page_request(lwa_server, app, "profile postal_code", scope_data=VOLUNTARY_POSTAL)
+    got = query(decide(lwa_server, asked, **{"lwa_keep:postal_code": "on"}))
+    assert got["scope"] == "profile postal_code"
+    assert "postal_code" in profile(lwa_server, app, got["code"])
+
+
+@pytest.mark.lwa(interactive_consent=True)
+def test_the_page_insists_on_one_data_portability_scope(lwa_server: LwaServer, app: Client) -> None:
+    asked = page_request(lwa_server, app, PORTABILITY)
+    again = decide(lwa_server, asked)
+    assert again.status_code == 200
+    assert (
+        '<p role="alert">Keep at least one Data Portability permission ticked, or press Cancel.</p>\n<form'
+    ) in again.text
+    assert (
+        '<li><label><input type="checkbox" name="lwa_keep:portability::customer_profile" value="on">'
+        "portability::customer_profile</label></li>"
+    ) in again.text
+    assert lwa_server.consents == []
+    assert lwa_server.request_log[-1].reason == "at least one Data Portability (portability::) scope must stay ticked"
+    got = query(decide(lwa_server, asked, **{"lwa_keep:portability::advertising_insights": "on"}))
+    assert got["scope"] == "portability::advertising_insights"
+    cancelled = query(decide(lwa_server, asked, lwa_decision="cancel"))
+    assert cancelled == {"error": "access_denied", "error_description": "Access not permitted.", "state": "s"}
+
+
+@pytest.mark.lwa(interactive_consent=True)
+def test_the_page_is_not_shown_for_malformed_scope_data(lwa_server: LwaServer, app: Client) -> None:
+    asked = page_request(lwa_server, app, "profile", scope_data="[]")
+    r = requests.get(lwa_server.url + "/ap/oa", params=asked, allow_redirects=False, timeout=5)
+    assert query(r) == {"error": "invalid_request", "error_description": "Malformed request", "state": "s"}

@@ -32,7 +32,7 @@ _IN_QUERY: Final = ResponseType()
 @dataclass(frozen=True)
 class Authorization:
     """What ``GET /ap/oa`` answers: a redirect (``location``, with ``reason`` when it carries an error), or,
-    with interactive consent and no decision yet (or one the page must refuse, ``alert``), the consent page's
+    with interactive consent and no decision yet (or one the page refuses: ``alert`` and ``reason``), the page's
     content (``client``, ``scopes``, and the ``optional`` ones the customer may untick)."""
 
     location: str | None = None
@@ -80,10 +80,14 @@ def answer(
             raise errors.ACCESS_DENIED(reason=f"the user {user.user_id} {why}")
         try:
             granted = voluntary.granted(scopes, optional, kept if consent is not None else port.consent_scopes)
-        except LwaError:
+        except LwaError as refused:
             if consent is None:
                 raise
-            return replace(page, alert="Keep at least one Data Portability permission ticked, or press Cancel.")
+            return replace(
+                page,
+                reason=refused.reason,
+                alert="Keep at least one Data Portability permission ticked, or press Cancel.",
+            )
     except LwaError as error:
         query = {"error": error.error, "error_description": error.description, **state}
         return Authorization((response_type or _IN_QUERY).redirect(target, query), error.reason)
