@@ -16,6 +16,7 @@ _STYLE: Final = (
     "label{display:block;margin:.5rem 0 .25rem}select,input{font-size:1rem;padding:.3rem;width:100%}"
     "button{font-size:1rem;margin:.5rem .5rem 0 0;padding:.4rem 1.2rem}:focus{outline:3px solid #007185}"
     "h1,h2,p,li,label{overflow-wrap:anywhere}input[type=checkbox]{width:auto;margin-right:.5rem}"
+    "li label{display:inline}"
 )
 #: the name prefix of a voluntary scope's checkbox on the consent page (``lwa_keep:profile``)
 KEEP: Final = "lwa_keep:"
@@ -106,14 +107,14 @@ def consent(
 <input id="lwa-typed-account" name="lwa_typed_account" type="text" autocomplete="off" spellcheck="false">
 </fieldset>"""
 
-    def item(name: str) -> str:
+    def item(number: int, name: str) -> str:
         if name not in optional:
             return f"<li>{escape(name)}</li>"
         checked = " checked" if ticked is None or name in ticked else ""
-        field = escape(KEEP + name)
-        return f'<li><label><input type="checkbox" name="{field}" value="on"{checked}>{escape(name)}</label></li>'
+        box = f'<input type="checkbox" id="lwa-keep-{number}" name="{escape(KEEP + name)}" value="on"{checked}>'
+        return f'<li>{box}<label for="lwa-keep-{number}">{escape(name)}</label></li>'
 
-    items = "\n".join(item(name) for name in access)
+    items = "\n".join(item(number, name) for number, name in enumerate(access))
     asked = (
         f'<h2 id="lwa-access">Requested access</h2>\n<ul aria-labelledby="lwa-access">\n{items}\n</ul>' if items else ""
     )

@@ -160,8 +160,8 @@ def test_the_page_offers_voluntary_scopes_as_ticked_checkboxes(lwa_server: LwaSe
     page = requests.get(lwa_server.url + "/ap/oa", params=asked, timeout=5)
     assert page.status_code == 200
     assert (
-        '<ul aria-labelledby="lwa-access">\n<li>profile</li>\n<li><label><input type="checkbox"'
-        ' name="lwa_keep:postal_code" value="on" checked>postal_code</label></li>\n</ul>'
+        '<ul aria-labelledby="lwa-access">\n<li>profile</li>\n<li><input type="checkbox" id="lwa-keep-1"'
+        ' name="lwa_keep:postal_code" value="on" checked><label for="lwa-keep-1">postal_code</label></li>\n</ul>'
     ) in page.text
     assert '<input type="hidden" name="scope_data" value="{&quot;profile&quot;: {&quot;essential' in page.text
     assert "<script" not in page.text
@@ -196,8 +196,8 @@ def test_the_page_insists_on_one_data_portability_scope(lwa_server: LwaServer, a
         '<p role="alert">Keep at least one Data Portability permission ticked, or press Cancel.</p>\n<form'
     ) in again.text
     assert (
-        '<li><label><input type="checkbox" name="lwa_keep:portability::customer_profile" value="on">'
-        "portability::customer_profile</label></li>"
+        '<li><input type="checkbox" id="lwa-keep-0" name="lwa_keep:portability::customer_profile" value="on">'
+        '<label for="lwa-keep-0">portability::customer_profile</label></li>'
     ) in again.text
     assert lwa_server.consents == []
     assert lwa_server.request_log[-1].reason == "at least one Data Portability (portability::) scope must stay ticked"
