@@ -375,7 +375,11 @@ class AdminApp:
         self.server.remove_client(client_id)
 
     def _consent(self, body: dict[str, Any]) -> None:
-        self.server.set_consent(body.get("user_id"), granted=_flag(body.get("granted", True), "granted"))
+        self.server.set_consent(
+            body.get("user_id"),
+            granted=_flag(body.get("granted", True), "granted"),
+            grant_scopes=body.get("grant_scopes"),
+        )
 
     def _seller_consent(self, body: dict[str, Any]) -> None:
         self.server.set_seller_consent(

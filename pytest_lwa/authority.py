@@ -53,7 +53,7 @@ from .model import (
     words,
 )
 from .notices import deliver, expiry_body, new_secret_body
-from .stores import Codes, Notification, Notifications, Pairs, Revocations, SellerCentral
+from .stores import Codes, Consent, Notification, Notifications, Pairs, Revocations, SellerCentral
 from .tokens import REFRESH_TOKEN, TokenClaims, TokenMinter
 
 logger = logging.getLogger("pytest_lwa")
@@ -121,6 +121,9 @@ class Authority:
             self._token_key = secrets.token_bytes()  # drawn here, outside any answer (see pytest_lwa.unique)
             self._default_user: User | None = None
             self._consent: tuple[User, bool] | None = None
+            self._consent_scopes: frozenset[str] | None = None
+            #: the consents given at ``/ap/oa``, oldest first: what was asked and granted, and ``scope_data``
+            self.consents: list[Consent] = []
 
     @property
     def minter(self) -> TokenMinter:
@@ -143,6 +146,12 @@ class Authority:
         """Who answers ``/ap/oa``'s consent, and whether they agree (:meth:`set_consent`)."""
         with self._lock:
             return self._consent if self._consent is not None else (self.default_user, True)
+
+    @property
+    def consent_scopes(self) -> frozenset[str] | None:
+        """The voluntary scopes automatic consent leaves ticked (:meth:`set_consent`'s ``grant_scopes``)."""
+        with self._lock:
+            return self._consent_scopes
 
     def configure(self, /, **changes: Unpack[SettingValues]) -> Settings:
         """Change settings (see :class:`Settings`) until the next reset."""
@@ -325,14 +334,21 @@ class Authority:
             raise NotRegistered(f"no user with user_id {user_id!r} is registered", "add_user() registers one")
         return found
 
-    def set_consent(self, user: User | str | None = None, *, granted: bool = True) -> None:
+    def set_consent(
+        self, user: User | str | None = None, *, granted: bool = True, grant_scopes: Iterable[str] | None = None
+    ) -> None:
         """Who answers the consent screen of ``GET /ap/oa`` from now on, and whether they agree.
 
         ``set_consent(granted=False)`` makes the user deny: the redirect carries ``error=access_denied``.
+        ``grant_scopes`` names the voluntary scopes (N16) the user leaves ticked; the others are not granted, so
+        the code, the redirect's ``scope`` and the tokens carry less than was asked. Essential scopes are granted
+        regardless; ``None`` (the default) grants every scope asked.
         """
         chosen = (self._user(user), flag(granted, "granted"))
+        kept = None if grant_scopes is None else frozenset(words(grant_scopes, "grant_scopes"))
         with self._lock:
             self._consent = chosen
+            self._consent_scopes = kept
 
     # --- refresh tokens and revocation --------------------------------------------------------
 
@@ -420,10 +436,13 @@ class Authority:
         )
 
     def authorize(
-        self, params: Mapping[str, str], consent: tuple[User, bool] | None = None
+        self,
+        params: Mapping[str, str],
+        consent: tuple[User, bool] | None = None,
+        kept: Iterable[str] | None = None,
     ) -> authorize_endpoint.Authorization:
         """Answer ``GET /ap/oa``: see :func:`pytest_lwa.grants.authorize_endpoint.answer`."""
-        return authorize_endpoint.answer(self, params, consent)
+        return authorize_endpoint.answer(self, params, consent, None if kept is None else frozenset(kept))
 
     def create_code_pair(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Answer ``POST /auth/o2/create/codepair``."""

@@ -6,7 +6,7 @@ label, so a keyboard alone (Tab, Enter, Space) completes every page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from html import escape
 from typing import Final
 
@@ -15,8 +15,11 @@ _STYLE: Final = (
     "fieldset{border:1px solid #d5d9d9;border-radius:8px;margin:1rem 0;padding:1rem}"
     "label{display:block;margin:.5rem 0 .25rem}select,input{font-size:1rem;padding:.3rem;width:100%}"
     "button{font-size:1rem;margin:.5rem .5rem 0 0;padding:.4rem 1.2rem}:focus{outline:3px solid #007185}"
-    "h1,h2,p,li,label{overflow-wrap:anywhere}"
+    "h1,h2,p,li,label{overflow-wrap:anywhere}input[type=checkbox]{width:auto;margin-right:.5rem}"
+    "li label{display:inline}"
 )
+#: the name prefix of a voluntary scope's checkbox on the consent page (``lwa_keep:profile``)
+KEEP: Final = "lwa_keep:"
 
 
 def _page(title: str, body: str) -> bytes:
@@ -75,12 +78,17 @@ def consent(
     allow: str = "Allow",
     cancel: str | None = "Cancel",
     privacy: tuple[str, str] | None = None,
+    optional: Collection[str] = (),
+    ticked: Collection[str] | None = None,
+    alert: str | None = None,
 ) -> bytes:
     """A sign-in and consent form posting ``carry`` back to ``action`` with ``lwa_account`` (chosen),
-    ``lwa_typed_account`` (typed) and ``lwa_decision`` (``allow`` or ``cancel``).
+    ``lwa_typed_account`` (typed), ``lwa_decision`` (``allow`` or ``cancel``) and a ``lwa_keep:<scope>`` field
+    for each of the ``optional`` items of ``access`` left ticked.
 
     ``accounts`` are (id, label) pairs to choose from; ``signed_in`` shows one account instead of the choice;
-    ``privacy`` is (the application's name, its privacy notice URL), linked under the form.
+    ``privacy`` is (the application's name, its privacy notice URL), linked under the form; ``ticked`` the
+    optional items shown ticked (``None``: all); ``alert`` a message above the form.
     """
     hidden = "\n".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">' for name, value in carry.items()
@@ -98,7 +106,15 @@ def consent(
 <label for="lwa-typed-account">Or type an account id</label>
 <input id="lwa-typed-account" name="lwa_typed_account" type="text" autocomplete="off" spellcheck="false">
 </fieldset>"""
-    items = "\n".join(f"<li>{escape(item)}</li>" for item in access)
+
+    def item(number: int, name: str) -> str:
+        if name not in optional:
+            return f"<li>{escape(name)}</li>"
+        checked = " checked" if ticked is None or name in ticked else ""
+        box = f'<input type="checkbox" id="lwa-keep-{number}" name="{escape(KEEP + name)}" value="on"{checked}>'
+        return f'<li>{box}<label for="lwa-keep-{number}">{escape(name)}</label></li>'
+
+    items = "\n".join(item(number, name) for number, name in enumerate(access))
     asked = (
         f'<h2 id="lwa-access">Requested access</h2>\n<ul aria-labelledby="lwa-access">\n{items}\n</ul>' if items else ""
     )
@@ -106,12 +122,13 @@ def consent(
     if privacy is not None:
         name, url = privacy
         notice = f'\n<p>See <a id="lwa-privacy" href="{escape(url)}">{escape(name)}\'s privacy notice</a>.</p>'
+    shout = f'\n<p role="alert">{escape(alert)}</p>' if alert else ""
     buttons = f'<button type="submit" name="lwa_decision" value="allow">{escape(allow)}</button>'
     if cancel is not None:
         buttons += f'\n<button type="submit" name="lwa_decision" value="cancel">{escape(cancel)}</button>'
     return _page(
         title,
-        f"""<h1>{escape(heading)}</h1>
+        f"""<h1>{escape(heading)}</h1>{shout}
 <form method="post" action="{escape(action)}">
 {hidden}
 {who}

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from .clock import Clock
 from .model import Client, Settings, User
-from .stores import Codes, Pairs, Revocations, SellerCentral
+from .stores import Codes, Consent, Pairs, Revocations, SellerCentral
 from .tokens import TokenClaims
 
 __all__ = ["Port"]
@@ -47,6 +47,16 @@ class Port(Protocol):
     @property
     def consent(self) -> tuple[User, bool]:
         """Who answers ``/ap/oa``'s consent, and whether they agree."""
+        ...
+
+    @property
+    def consent_scopes(self) -> frozenset[str] | None:
+        """The voluntary scopes automatic consent leaves ticked (``None``: all)."""
+        ...
+
+    @property
+    def consents(self) -> list[Consent]:
+        """The consents given at ``/ap/oa``, oldest first."""
         ...
 
     def find_client(self, client_id: str) -> Client | None: ...

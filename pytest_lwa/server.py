@@ -30,7 +30,7 @@ from .handler import Proxy
 from .model import SettingValues, check_setting_names
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, WORKERS, Server, listen
-from .stores import Notification
+from .stores import Consent, Notification
 from .tls import make_certificates
 
 __all__ = ["MAX_CONNECTIONS", "MAX_RETRY_AFTER", "REQUEST_TIMEOUT", "WORKERS", "LwaServer"]
@@ -309,6 +309,11 @@ class LwaServer:
     def default_user(self) -> User:
         """The user who consents at ``/ap/oa`` unless :meth:`set_consent` names another."""
         return self.authority.default_user
+
+    @property
+    def consents(self) -> list[Consent]:
+        """The consents given at ``/ap/oa``, oldest first: the scopes asked and granted, and ``scope_data`` (N16)."""
+        return list(self.authority.consents)
 
     @property
     def default_selling_partner(self) -> SellingPartner:

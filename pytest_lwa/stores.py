@@ -24,6 +24,7 @@ from .model import NotRegistered, credential, digest, random_letters, text
 __all__ = [
     "Code",
     "Codes",
+    "Consent",
     "Notification",
     "Notifications",
     "Pair",
@@ -51,6 +52,19 @@ class Code:
     challenge: str | None
     method: str | None
     expires_at: float
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A customer's consent at ``/ap/oa``: the scopes asked (``requested``) and granted (``scope``, narrower when
+    voluntary scopes were unticked, N16), and the request's ``scope_data`` as sent (AVS's ``alexa:all``
+    product attributes, say)."""
+
+    client_id: str
+    user_id: str
+    requested: str
+    scope: str
+    scope_data: dict[str, Any]
 
 
 class Codes:

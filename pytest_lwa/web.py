@@ -59,13 +59,14 @@ class Pages:
         answer.reason = reason
         return answer
 
-    def _form(self, request: LwaRequest) -> tuple[dict[str, str], str, bool]:
+    def _form(self, request: LwaRequest) -> tuple[dict[str, str], str, bool, frozenset[str]]:
         """The request's own parameters, and what its consent page's form said: the account (typed, else
-        chosen; empty for the default one) and whether Allow was pressed."""
+        chosen; empty for the default one), whether Allow was pressed and the voluntary scopes left ticked."""
         params = self._params(request)
         account = params.get("lwa_typed_account", "").strip() or params.get("lwa_account", "")
-        own = {k: v for k, v in params.items() if k not in _FIELDS}
-        return own, account, params.get("lwa_decision") == "allow"
+        own = {k: v for k, v in params.items() if k not in _FIELDS and not k.startswith(pages.KEEP)}
+        kept = frozenset(k.removeprefix(pages.KEEP) for k in params if k.startswith(pages.KEEP))
+        return own, account, params.get("lwa_decision") == "allow", kept
 
     # --- /ap/oa ---------------------------------------------------------------------------------
 
@@ -75,12 +76,12 @@ class Pages:
 
     def decide(self, request: LwaRequest) -> Answer:
         """``POST /ap/oa/consent``: the consent page's Allow or Cancel."""
-        params, account, allowed = self._form(request)
+        params, account, allowed, kept = self._form(request)
         try:
             user = self._user(account)
         except ValueError as error:
             return _html(400, pages.error_page(str(error)), f"the consent page named no usable user: {error}")
-        return self._authorize(request, params, (user, allowed))
+        return self._authorize(request, params, (user, allowed), kept)
 
     def _user(self, user_id: str) -> User:
         if not user_id:
@@ -88,9 +89,15 @@ class Pages:
         found = self.authority.find_user(user_id)
         return found if found is not None else self.authority.add_user(user_id)  # a typed id signs up
 
-    def _authorize(self, request: LwaRequest, params: Mapping[str, str], consent: tuple[User, bool] | None) -> Answer:
+    def _authorize(
+        self,
+        request: LwaRequest,
+        params: Mapping[str, str],
+        consent: tuple[User, bool] | None,
+        kept: frozenset[str] | None = None,
+    ) -> Answer:
         try:
-            outcome = self.authority.authorize(params, consent)
+            outcome = self.authority.authorize(params, consent, kept)
         except LwaError as error:
             summary = BROWSER_PAGES.get(type(error))
             if summary is None or "text/html" not in request.headers.get("Accept", ""):
@@ -107,8 +114,11 @@ class Pages:
             accounts=[(u.user_id, f"{u.name} <{u.email}> ({u.user_id})") for u in self.authority.users],
             access=outcome.scopes,
             privacy=(outcome.client.name, outcome.client.privacy_notice_url),
+            optional=outcome.optional,
+            ticked=kept,
+            alert=outcome.alert,
         )
-        return _html(200, body)
+        return _html(200, body, outcome.reason)
 
     # --- Seller Central ---------------------------------------------------------------------------
 
@@ -120,7 +130,7 @@ class Pages:
 
     def _seller_step(self, request: LwaRequest, run: StepRunner) -> Answer:
         """A Seller Central route: a GET starts its step, a POST is its page's form answering it."""
-        params, account, allowed = self._form(request)
+        params, account, allowed, _ = self._form(request)
         decision = None
         try:
             if request.method == "POST":

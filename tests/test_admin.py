@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from werkzeug.test import Client as WsgiClient
@@ -127,6 +128,21 @@ def test_reset_goes_back_to_the_start_state(server: LwaServer) -> None:
     assert server.settings.expires_in == 3600
     assert server.pending_faults == []
     assert server.clock.now() < before
+
+
+def test_consent_names_the_voluntary_scopes_kept(server: LwaServer) -> None:
+    app = server.add_client(redirect_uris=["https://app.example.com/cb"])
+    r = admin_client(server).post("/_lwa/consent", json={"grant_scopes": ["profile"]})
+    assert r.status_code == 200
+    asked = {
+        "client_id": app.client_id,
+        "scope": "profile postal_code",
+        "response_type": "code",
+        "scope_data": '{"postal_code":{"essential":false}}',
+    }
+    back = server.follow(server.url + "/ap/oa?" + urlencode(asked))
+    assert parse_qs(urlsplit(back).query)["scope"] == ["profile"]
+    assert server.consents[-1].requested == "profile postal_code"
 
 
 def test_wrong_method_names_the_allowed_ones(server: LwaServer) -> None:

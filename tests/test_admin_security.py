@@ -373,6 +373,8 @@ ERROR_STATUS = "status must be a whole number >= 400 and <= 599 (an error's stat
         ("users", '{"postal_code": 98109}', "postal_code must be a string, got 98109"),
         ("consent", '{"granted": "no"}', "granted must be true or false, got 'no'"),
         ("consent", '{"user_id": ["amzn1.account.X"]}', "user_id must be a string, got ['amzn1.account.X']"),
+        ("consent", '{"grant_scopes": "profile"}', "grant_scopes must be a list of strings, e.g. ['profile']"),
+        ("consent", '{"grant_scopes": [5]}', "each of grant_scopes must be a non-empty string without spaces, got 5"),
         ("refresh-tokens", '{"client_id": ["ci"]}', "client_id must be a string, got ['ci']"),
         ("refresh-tokens", '{"client_id": "ci", "scopes": {"a": 1}}', "scopes must be a list of strings, not dict"),
         ("refresh-tokens", '{"client_id": "ci", "token": 5}', "a chosen refresh token must start with 'Atzr|'"),

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, Final
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from helpers import example, token_request
@@ -275,3 +276,25 @@ def test_a_page_calls_the_api_from_its_allowed_origin_only(browser: Any, lwa_ser
             "refused: TypeError"
         )
         assert "no client's Allowed Origin" in (lwa_server.request_log[-1].reason or "")
+
+
+def test_a_voluntary_scope_unticked_in_the_browser(browser: Any, lwa_server: LwaServer) -> None:
+    lwa_server.configure(interactive_consent=True)
+    with static_site("<!DOCTYPE html><title>back</title><h1>Back on the site</h1>") as site:
+        client = lwa_server.add_client(redirect_uris=[site + "/cb"])
+        asked = {
+            "client_id": client.client_id,
+            "scope": "profile postal_code",
+            "response_type": "code",
+            "scope_data": '{"postal_code":{"essential":false}}',
+        }
+        browser.get(f"{lwa_server.url}/ap/oa?{urlencode(asked)}")
+        on_page(browser, "Sign in with Amazon to Test Application")
+        assert_labelled(browser)
+        browser.find_element(By.CSS_SELECTOR, "label[for=lwa-keep-1]").click()  # the label unticks its box
+        assert not browser.find_element(By.ID, "lwa-keep-1").is_selected()
+        click(browser, "button[value=allow]")
+        on_page(browser, "Back on the site")
+        back = urlsplit(browser.current_url)
+    assert parse_qs(back.query)["scope"] == ["profile"]
+    assert lwa_server.consents[-1].scope == "profile"

@@ -5,19 +5,21 @@ The front checks, in this order: the client (a missing or unknown ``client_id`` 
 redirect), the redirect URI (one that is not registered is an error page too), then, each sent to the redirect
 URI with ``state``: ``response_type`` supported, the response type's own checks, and the consent (a page with
 interactive consent, else :meth:`~pytest_lwa.authority.Authority.set_consent`'s). After consent the response
-type says what the redirect carries.
+type says what the redirect carries, for the scopes granted: those asked, less the voluntary ones the customer
+unticked (:mod:`pytest_lwa.grants.voluntary`, N16). Each consent is kept in ``port.consents``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from .. import errors
 from ..errors import LwaError
 from ..model import Client, User, listed, unknown_client
-from . import RESPONSE_TYPES
+from ..stores import Consent
+from . import RESPONSE_TYPES, voluntary
 from .base import ResponseType
 
 if TYPE_CHECKING:
@@ -30,16 +32,25 @@ _IN_QUERY: Final = ResponseType()
 @dataclass(frozen=True)
 class Authorization:
     """What ``GET /ap/oa`` answers: a redirect (``location``, with ``reason`` when it carries an error), or,
-    with interactive consent and no decision yet, the consent page's content (``client``, ``scopes``)."""
+    with interactive consent and no decision yet (or one the page refuses: ``alert`` and ``reason``), the page's
+    content (``client``, ``scopes``, and the ``optional`` ones the customer may untick)."""
 
     location: str | None = None
     reason: str | None = None
     client: Client | None = None
     scopes: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    alert: str | None = None
 
 
-def answer(port: Port, params: Mapping[str, str], consent: tuple[User, bool] | None = None) -> Authorization:
-    """Answer ``GET /ap/oa``, with ``consent`` (user, granted) when a page asked.
+def answer(
+    port: Port,
+    params: Mapping[str, str],
+    consent: tuple[User, bool] | None = None,
+    kept: Collection[str] | None = None,
+) -> Authorization:
+    """Answer ``GET /ap/oa``, with ``consent`` (user, granted) and the voluntary scopes ``kept`` ticked when a
+    page asked.
 
     A missing or unknown ``client_id`` or a ``redirect_uri`` not registered for the client raises (the app
     shows an error page instead of redirecting); every other error is sent to the redirect URI.
@@ -57,16 +68,33 @@ def answer(port: Port, params: Mapping[str, str], consent: tuple[User, bool] | N
                 reason=f"response_type is {params.get('response_type')!r}; /ap/oa takes {takes}"
             )
         response_type.check(client, params)
+        data = voluntary.scope_data(params)
+        scopes = tuple(params.get("scope", "").split())
+        optional = voluntary.voluntary(scopes, data)
+        page = Authorization(client=client, scopes=scopes, optional=optional)
         if consent is None and port.settings.interactive_consent:
-            return Authorization(client=client, scopes=tuple(params.get("scope", "").split()))
-        user, granted = consent if consent is not None else port.consent
-        if not granted:
+            return page
+        user, allowed = consent if consent is not None else port.consent
+        if not allowed:
             why = "cancelled on the consent page" if consent is not None else "cancelled: set_consent(granted=False)"
             raise errors.ACCESS_DENIED(reason=f"the user {user.user_id} {why}")
+        try:
+            granted = voluntary.granted(scopes, optional, kept if consent is not None else port.consent_scopes)
+        except LwaError as refused:
+            if consent is None:
+                raise
+            return replace(
+                page,
+                reason=refused.reason,
+                alert="Keep at least one Data Portability permission ticked, or press Cancel.",
+            )
     except LwaError as error:
         query = {"error": error.error, "error_description": error.description, **state}
         return Authorization((response_type or _IN_QUERY).redirect(target, query), error.reason)
-    return Authorization(response_type.redirect(target, {**response_type.respond(port, client, params, user), **state}))
+    scope = " ".join(granted)
+    port.consents.append(Consent(client.client_id, user.user_id, " ".join(scopes), scope, data))
+    answered = response_type.respond(port, client, {**params, "scope": scope}, user)
+    return Authorization(response_type.redirect(target, {**answered, **state}))
 
 
 def _redirect_uri(client: Client, given: str | None) -> str:
