@@ -11,7 +11,7 @@ import resource
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -269,23 +269,30 @@ def test_the_default_connection_limit_stays_below_the_open_file_limit(
         assert server._server.max_connections == expected
 
 
+@contextlib.contextmanager
+def out_of_files(client: socket.socket) -> Iterator[None]:
+    """No file descriptor free in this process (``client``, made before, can still connect: that takes none)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held: list[int] = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (client.fileno() + 32, hard))
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(os.dup(client.fileno()))
+        yield
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_out_of_file_descriptors_the_server_accepts_again_once_some_are_free(caplog: pytest.LogCaptureFixture) -> None:
     with LwaServer() as server, caplog.at_level(logging.WARNING, "pytest_lwa"):
-        client = socket.socket()  # made before the files run out: connecting takes no new descriptor
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        held: list[int] = []
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (client.fileno() + 32, hard))
-            with contextlib.suppress(OSError):
-                while True:
-                    held.append(os.dup(client.fileno()))
+        client = socket.socket()
+        with out_of_files(client):
             client.settimeout(10)
             client.connect(("127.0.0.1", server.port))  # the kernel completes it; the server cannot accept
             wait_until(lambda: "cannot accept a connection" in caplog.text, "a failed accept")
-        finally:
-            for descriptor in held:
-                os.close(descriptor)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         with client:
             # accepted within OUT_OF_FILES_PAUSE, not whenever some other connection's timer goes off
             client.sendall(b"GET /auth/o2/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -296,18 +303,7 @@ def test_out_of_file_descriptors_the_server_accepts_again_once_some_are_free(cap
 def test_a_server_paused_out_of_file_descriptors_stops_cleanly(caplog: pytest.LogCaptureFixture) -> None:
     server = LwaServer()
     server.start()
-    with socket.socket() as client, caplog.at_level(logging.WARNING, "pytest_lwa"):
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        held: list[int] = []
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (client.fileno() + 32, hard))
-            with contextlib.suppress(OSError):
-                while True:
-                    held.append(os.dup(client.fileno()))
-            client.connect(("127.0.0.1", server.port))
-            wait_until(lambda: "cannot accept a connection" in caplog.text, "a failed accept")
-            assert server.stop()  # (the loop's thread ends without an exception: -W error would report one)
-        finally:
-            for descriptor in held:
-                os.close(descriptor)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with socket.socket() as client, caplog.at_level(logging.WARNING, "pytest_lwa"), out_of_files(client):
+        client.connect(("127.0.0.1", server.port))
+        wait_until(lambda: "cannot accept a connection" in caplog.text, "a failed accept")
+        assert server.stop()  # (the loop's thread ends without an exception: -W error would report one)
