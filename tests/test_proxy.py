@@ -664,28 +664,21 @@ def test_a_tunnel_keeps_its_connection_alive_when_the_server_does() -> None:
 
 
 def test_a_passthrough_tunnel_is_no_request_being_answered(outside_host: int) -> None:
-    with (
-        LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy,
-        socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock,
-    ):
-        sock.sendall(f"CONNECT 127.0.0.1:{outside_host} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            head += sock.recv(1)
-        assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
-        # the CONNECT is answered: the tunnel's thread relays bytes, no request waits for its answer
-        assert proxy.wait_idle(5)
-        assert proxy.stop(drain=5)
+    with LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True) as proxy:
+        head, sock = tunnel(proxy.port, f"127.0.0.1:{outside_host}")
+        with sock:
+            assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
+            # the CONNECT is answered: the tunnel's thread relays bytes, no request waits for its answer
+            assert proxy.wait_idle(5)
+            assert proxy.stop(drain=5)
 
 
 def test_a_passthrough_tunnel_ends_when_the_server_stops(outside_host: int) -> None:
     proxy = LwaServer(proxy=True, proxy_passthrough=True, proxy_allow_private=True)
     proxy.start()
-    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
-        sock.sendall(f"CONNECT 127.0.0.1:{outside_host} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            head += sock.recv(1)
+    head, sock = tunnel(proxy.port, f"127.0.0.1:{outside_host}")
+    with sock:
+        assert head.startswith(b"HTTP/1.1 200 Connection Established\r\n")
         sock.sendall(b"abc")
         assert sock.recv(3) == b"cba"
         assert proxy.busy == 1  # the tunnel counts among the open connections
