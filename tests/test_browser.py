@@ -8,69 +8,41 @@ is skipped, saying so.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from helpers import example, token_request
-from werkzeug.serving import make_server
 
 from pytest_lwa import LwaServer
 
 pytest.importorskip(
     "flask", reason="the browser tests drive the Flask app of examples/sp_website.py: pip install flask"
 )
-webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install selenium")
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-#: a closed network: no background requests, no first-run work
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+from chromium import (
+    By,
+    assert_labelled,
+    chromium,
+    click,
+    navigate,
+    needs_chromium,
+    on_page,
+    static_site,
+    webdriver,
 )
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
-#: how long a page may take to come, at most: only a guard against a browser that hangs (the tests wait for
-#: the page itself, however long a loaded machine takes to show it)
-HANG: Final = 300
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="needs Chromium and ChromeDriver on PATH (Debian: apt-get install chromium chromium-driver;"
-    " .ci/run installs them)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(HANG)
-    try:
+    with chromium(Path(tmp_path_factory.mktemp("chromium"))) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -104,54 +76,6 @@ def website(lwa_server: LwaServer, website_module: ModuleType) -> Iterator[tuple
         amazon.beta = True  # a draft application, tested with version=beta as Amazon asks
         lwa_server.configure(interactive_consent=True)
         yield url, amazon
-
-
-def gone(element: Any) -> Callable[[Any], bool]:
-    """Whether ``element`` has left the document. Chromium may say so, while it swaps pages, with an inspector
-    error ("does not belong to the document") instead of a stale-element one: both mean the page is gone."""
-
-    def check(_driver: Any) -> bool:
-        try:
-            element.is_enabled()
-        except StaleElementReferenceException:
-            return True
-        except WebDriverException as error:
-            if "does not belong to the document" not in str(error.msg):
-                raise
-            return True
-        return False
-
-    return check
-
-
-def navigate(driver: Any, act: Callable[[], object]) -> None:
-    """Do what leaves the page (a click, a key), then wait until the browser shows the page it leads to:
-    the old page gone, the new one loaded."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    act()
-    wait = WebDriverWait(driver, HANG)
-    wait.until(gone(old))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-
-def click(driver: Any, css: str) -> None:
-    """Click the control ``css`` selects and wait for the page it leads to."""
-    navigate(driver, driver.find_element(By.CSS_SELECTOR, css).click)
-
-
-def heading(driver: Any) -> str:
-    """The heading of the page the browser shows."""
-    return str(driver.find_element(By.TAG_NAME, "h1").text)
-
-
-def on_page(driver: Any, expected: str) -> None:
-    assert heading(driver) == expected
-
-
-def assert_labelled(driver: Any) -> None:
-    """Every visible control of the page has a label a screen reader announces."""
-    for control in driver.find_elements(By.CSS_SELECTOR, "select, input:not([type=hidden])"):
-        assert driver.find_elements(By.CSS_SELECTOR, f"label[for='{control.get_attribute('id')}']")
 
 
 def test_website_workflow(browser: Any, lwa_server: LwaServer, website: tuple[str, Any]) -> None:
@@ -229,25 +153,6 @@ def test_a_long_unbroken_name_wraps_on_a_narrow_screen(browser: Any, lwa_server:
         assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth")
     finally:
         browser.set_window_size(1280, 800)
-
-
-@contextlib.contextmanager
-def static_site(html: str) -> Iterator[str]:
-    """A page on its own loopback origin (a port of its own) for the length of a ``with`` block."""
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [html.encode()]
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 #: a page's script calling the profile endpoint: it reports the user id, or the browser's refusal
