@@ -40,7 +40,7 @@ AMAZON_HOSTS: Final = frozenset(
 SP_API_HOSTS: Final = frozenset(
     {"sellingpartnerapi-na.amazon.com", "sellingpartnerapi-eu.amazon.com", "sellingpartnerapi-fe.amazon.com"}
 )
-#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in and
+#: the hosts ``LwaServer(proxy=True)`` serves through its proxy: the LWA API hosts, and the sign-in, SDK and
 #: Seller and Vendor Central hosts the browser flows use, and the SP-API hosts
 PROXY_HOSTS: Final = (
     AMAZON_HOSTS
@@ -54,6 +54,8 @@ PROXY_HOSTS: Final = (
             # the regional sign-in hosts of Amazon Ads (Europe, Far East; North America's is www.amazon.com)
             "eu.account.amazon.com",
             "apac.account.amazon.com",
+            # where Amazon serves its JavaScript SDK (login1.js): the mock serves its stand-in there
+            "assets.loginwithamazon.com",
             "sellercentral.amazon.com",
             "sellercentral-europe.amazon.com",
             "sellercentral.amazon.co.jp",

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from . import applications, cors, errors, unique, userinfo, web
+from . import applications, cors, errors, sdk, unique, userinfo, web
 from .errors import LwaError
 from .faults import Fault, FaultQueue
+from .grants.popup import RELAY_PATH
 from .grants.selling_partner import APPSTORE_PATH, CALLBACK_PATH, CONSENT_PATH
 from .recording import RecordedRequest, access_log, redact_headers, redact_params
 from .wire import (
@@ -71,6 +72,8 @@ class LwaApp:
             (CALLBACK_PATH + "<application_id>", "GET POST", pages.seller_callback),
             (APPSTORE_PATH + "<application_id>", "GET POST", pages.appstore),
             (applications.ROTATION_PATH, "POST", self._rotate),
+            ("/sdk/<region>/login1.js", "GET", sdk.script),
+            (RELAY_PATH, "GET", sdk.relay_page),
         ]
         self.handlers = {rule: handler for rule, _, handler in table}
         self.routes = Map(

@@ -440,9 +440,10 @@ class Authority:
         params: Mapping[str, str],
         consent: tuple[User, bool] | None = None,
         kept: Iterable[str] | None = None,
+        relay: str | None = None,
     ) -> authorize_endpoint.Authorization:
         """Answer ``GET /ap/oa``: see :func:`pytest_lwa.grants.authorize_endpoint.answer`."""
-        return authorize_endpoint.answer(self, params, consent, None if kept is None else frozenset(kept))
+        return authorize_endpoint.answer(self, params, consent, None if kept is None else frozenset(kept), relay)
 
     def create_code_pair(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Answer ``POST /auth/o2/create/codepair``."""

@@ -186,6 +186,10 @@ UNKNOWN_CLIENT_ID: Final = _kind(400, "invalid_client", "The client_id is missin
 UNREGISTERED_REDIRECT_URI: Final = _kind(
     400, "invalid_request", "The redirect_uri is missing or not registered for this client"
 )
+#: the SDK's popup opened by a page whose origin is not one of the client's Allowed Origins (N14)
+UNLISTED_ORIGIN: Final = _kind(
+    400, "invalid_request", "The origin of the page is not an Allowed Origin for this client"
+)
 INSUFFICIENT_SCOPE: Final = _kind(
     403, "insufficient_scope", "The access token does not grant access to the customer profile"
 )

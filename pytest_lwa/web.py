@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
 
 from . import errors, pages
-from .amazon_hosts import PROXY_HOSTS
 from .errors import LwaError
+from .grants.popup import RELAY_PATH
 from .grants.selling_partner import SellerCentralError, SellingPartner, Step
 from .model import User
-from .wire import HTML_HEADERS, Answer, LwaRequest, answer_headers, params
+from .wire import HTML_HEADERS, Answer, LwaRequest, answer_headers, base_url, params
 
 if TYPE_CHECKING:
     from .authority import Authority
@@ -33,6 +32,7 @@ BROWSER_PAGES: Final[dict[type[LwaError], str]] = {
     errors.UNREGISTERED_REDIRECT_URI: "The redirect URI you provided has not been whitelisted for your application."
     " Please add your redirect URI in the 'Allowed Return URLs' section under 'Web Settings' for your Security"
     " Profile on Amazon Developer Portal.",
+    errors.UNLISTED_ORIGIN: "The domain on which you are using the JavaScript SDK has not been whitelisted.",
 }
 
 
@@ -97,7 +97,7 @@ class Pages:
         kept: frozenset[str] | None = None,
     ) -> Answer:
         try:
-            outcome = self.authority.authorize(params, consent, kept)
+            outcome = self.authority.authorize(params, consent, kept, base_url(request) + RELAY_PATH)
         except LwaError as error:
             summary = BROWSER_PAGES.get(type(error))
             if summary is None or "text/html" not in request.headers.get("Accept", ""):
@@ -170,7 +170,7 @@ class Pages:
 
     def seller_consent(self, request: LwaRequest) -> Answer:
         """``/apps/authorize/consent``: the website workflow's start (GET), and its consent page's form (POST)."""
-        base = _base_url(request)
+        base = base_url(request)
         return self._seller_step(
             request,
             lambda params, decision: self.authority.seller_authorize(params, base, decision),
@@ -185,19 +185,10 @@ class Pages:
 
     def appstore(self, request: LwaRequest, application_id: str) -> Answer:
         """``/selling-partner-appstore/dp/<application_id>``: the detail page's "Authorize now"."""
-        base = _base_url(request)
+        base = base_url(request)
         return self._seller_step(
             request,
             lambda params, decision: self.authority.seller_appstore(
                 application_id, base, decision[0] if decision else None
             ),
         )
-
-
-def _base_url(request: LwaRequest) -> str:
-    """Where the request was sent, for the URLs a page hands on: Amazon's own hosts are HTTPS-only, so one of
-    them is ``https://`` however the request reached the mock (through the proxy's TLS, or in plain HTTP from a
-    test's ``follow``)."""
-    if urlsplit("//" + request.host).hostname in PROXY_HOSTS:
-        return f"https://{request.host}"
-    return request.host_url.rstrip("/")

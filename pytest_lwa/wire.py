@@ -10,12 +10,13 @@ import json
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Literal
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from . import errors, unique
+from .amazon_hosts import PROXY_HOSTS
 from .errors import LwaError
 from .recording import parse_answer
 
@@ -217,3 +218,12 @@ def _body_params(request: LwaRequest, json_body: bool) -> dict[str, str]:
     takes = FORM + (" or " + JSON if json_body else " (json_body is off)")
     sent = f"Content-Type {request.content_type!r} is not" if request.content_type else "no Content-Type; send"
     raise errors.UNSUPPORTED_CONTENT_TYPE(reason=f"{sent} {takes}")
+
+
+def base_url(request: LwaRequest) -> str:
+    """Where the request was sent, for the URLs a page hands on: Amazon's own hosts are HTTPS-only, so one of
+    them is ``https://`` however the request reached the mock (through the proxy's TLS, or in plain HTTP from a
+    test's ``follow``)."""
+    if urlsplit("//" + request.host).hostname in PROXY_HOSTS:
+        return f"https://{request.host}"
+    return request.host_url.rstrip("/")

@@ -34,6 +34,7 @@ CATALOGUE = [
     (400, "unsupported_response_type", "The response type is not supported by the authorization server"),
     (400, "invalid_client", "The client_id is missing or unknown"),
     (400, "invalid_request", "The redirect_uri is missing or not registered for this client"),
+    (400, "invalid_request", "The origin of the page is not an Allowed Origin for this client"),
     (403, "insufficient_scope", "The access token does not grant access to the customer profile"),
     (404, "not_found", "The requested URL was not found on the server"),
     (405, "method_not_allowed", "The method is not allowed for the requested URL"),

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,8 @@ def test_the_distributions_pass_twine_check(distributions: list[Path]) -> None:
 
 def test_the_wheel_in_a_fresh_venv_runs_the_readmes_first_test(distributions: list[Path], tmp_path: Path) -> None:
     (wheel,) = [path for path in distributions if path.suffix == ".whl"]
+    with zipfile.ZipFile(wheel) as built:
+        assert {"pytest_lwa/login1.js", "pytest_lwa/py.typed"} <= set(built.namelist())  # the files beside the code
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"

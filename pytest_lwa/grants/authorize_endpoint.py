@@ -19,7 +19,7 @@ from .. import errors
 from ..errors import LwaError
 from ..model import Client, User, listed, unknown_client
 from ..stores import Consent
-from . import RESPONSE_TYPES, voluntary
+from . import RESPONSE_TYPES, popup, voluntary
 from .base import ResponseType
 
 if TYPE_CHECKING:
@@ -48,9 +48,11 @@ def answer(
     params: Mapping[str, str],
     consent: tuple[User, bool] | None = None,
     kept: Collection[str] | None = None,
+    relay: str | None = None,
 ) -> Authorization:
     """Answer ``GET /ap/oa``, with ``consent`` (user, granted) and the voluntary scopes ``kept`` ticked when a
-    page asked.
+    page asked. ``relay`` is the URL of this host's SDK popup relay page (:mod:`~pytest_lwa.grants.popup`),
+    a redirect URI the client's Allowed Origins allow.
 
     A missing or unknown ``client_id`` or a ``redirect_uri`` not registered for the client raises (the app
     shows an error page instead of redirecting); every other error is sent to the redirect URI.
@@ -58,7 +60,7 @@ def answer(
     client = port.find_client(params.get("client_id", ""))
     if client is None:
         raise errors.UNKNOWN_CLIENT_ID(reason=unknown_client(port.clients, params.get("client_id", "")))
-    target = _redirect_uri(client, params.get("redirect_uri"))
+    target, bound = _redirect_uri(client, params.get("redirect_uri"), relay)
     state = {"state": params["state"]} if "state" in params else {}
     response_type = RESPONSE_TYPES.get(params.get("response_type", ""))
     try:
@@ -93,22 +95,33 @@ def answer(
         return Authorization((response_type or _IN_QUERY).redirect(target, query), error.reason)
     scope = " ".join(granted)
     port.consents.append(Consent(client.client_id, user.user_id, " ".join(scopes), scope, data))
-    answered = response_type.respond(port, client, {**params, "scope": scope}, user)
+    asked = {k: v for k, v in params.items() if bound or k != "redirect_uri"}  # a popup's code: no redirect URI
+    answered = response_type.respond(port, client, {**asked, "scope": scope}, user)
     return Authorization(response_type.redirect(target, {**answered, **state}))
 
 
-def _redirect_uri(client: Client, given: str | None) -> str:
-    """Where the answer goes: the ``redirect_uri`` sent, if registered, else the client's only one."""
+def _redirect_uri(client: Client, given: str | None, relay: str | None) -> tuple[str, bool]:
+    """Where the answer goes: the ``redirect_uri`` sent, if registered, else the client's only one; or the SDK's
+    popup relay for a page at one of the client's Allowed Origins. And whether a code is bound to it."""
     registered = listed(client.redirect_uris, "none")
+    origin = popup.opener_origin(given, relay) if given else None
+    if origin is not None:
+        if origin not in client.allowed_origins:
+            raise errors.UNLISTED_ORIGIN(
+                reason=f"the SDK's popup was opened by a page at {origin or 'no web origin'!r}, which is not an"
+                f" Allowed Origin of client {client.client_id!r} (its allowed_origins:"
+                f" {listed(client.allowed_origins, 'none')}); add_client(allowed_origins=[...]) allows it"
+            )
+        return given or "", False
     if given:
         if given not in client.redirect_uris:
             raise errors.UNREGISTERED_REDIRECT_URI(
                 reason=f"redirect_uri {given!r} is not registered for client {client.client_id!r} (registered:"
                 f" {registered}); add_client(redirect_uris=[...]) registers it"
             )
-        return given
+        return given, True
     if len(client.redirect_uris) == 1:
-        return client.redirect_uris[0]
+        return client.redirect_uris[0], True
     raise errors.UNREGISTERED_REDIRECT_URI(
         reason=f"no redirect_uri was sent and client {client.client_id!r} does not have exactly one"
         f" (registered: {registered})"
