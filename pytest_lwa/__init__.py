@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .grants.selling_partner import SellingPartner, SellingPartnerApp
     from .recording import RecordedRequest
     from .server import LwaServer
+    from .stores import Consent
     from .tokens import TokenClaims
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "USER_SCOPES",
     "Authority",
     "Client",
+    "Consent",
     "Fault",
     "LwaError",
     "LwaServer",
@@ -67,6 +69,7 @@ _HOMES = {
     "TokenClaims": "tokens",
     "LwaError": "errors",
     "LwaServer": "server",
+    "Consent": "stores",
 }
 
 

@@ -41,6 +41,11 @@ A configuration file looks like this (every table is optional)::
     published = false                  # a draft: authorized with version=beta
     vendor = false
     notification_queue = "http://127.0.0.1:5000/123456789012/lwa-rotation"  # rotation notifications (SQS)
+
+    [consent]                          # automatic consent at /ap/oa (set_consent, POST /_lwa/consent)
+    user_id = "amzn1.account.CI"       # who consents (default: the default user)
+    granted = true                     # false: they deny (error=access_denied)
+    grant_scopes = ["profile"]         # the voluntary scopes they keep ticked (default: all)
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ KEYS: Final[dict[str, frozenset[str]]] = {
             "notification_queue",
         }
     ),
+    "consent": frozenset({"user_id", "granted", "grant_scopes"}),
 }
 
 
@@ -121,14 +127,21 @@ class Config:
     refresh_tokens: list[dict[str, Any]] = field(default_factory=list)
     selling_partners: list[dict[str, Any]] = field(default_factory=list)
     sp_applications: list[dict[str, Any]] = field(default_factory=list)
+    consent: dict[str, Any] | None = None
 
     def apply(self, authority: Authority) -> list[dict[str, Any]]:
-        """Register clients, users, selling partners and SP-API applications and issue refresh tokens;
-        returns the refresh tokens issued. (The settings are the server's own: ``LwaServer(**settings)``.)"""
+        """Register clients, users, selling partners and SP-API applications, issue refresh tokens and set
+        the automatic consent; returns the refresh tokens issued. (The settings are the server's own:
+        ``LwaServer(**settings)``.)"""
         for client in self.clients:
             authority.add_client(**client)
         for user in self.users:
             authority.add_user(**user)
+        if self.consent is not None:
+            consent = self.consent
+            authority.set_consent(
+                consent.get("user_id"), granted=consent.get("granted", True), grant_scopes=consent.get("grant_scopes")
+            )
         issued = []
         for spec in self.refresh_tokens:
             options = {k: v for k, v in spec.items() if k in ("scopes", "token")}
@@ -154,6 +167,17 @@ def _entries(document: Mapping[str, Any], table: str, where: str) -> list[dict[s
     for number, entry in enumerate(value, 1):
         _known_keys(entry, table, f"{where}: [[{table}]] #{number}")
     return list(value)
+
+
+def _table(document: Mapping[str, Any], table: str, where: str) -> dict[str, Any] | None:
+    """The single table ``[table]`` (``None`` without one), its keys checked."""
+    value = document.get(table)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {table} must be a table ([{table}])")
+    _known_keys(value, table, f"{where}: [{table}]")
+    return dict(value)
 
 
 def _known_keys(entry: Mapping[str, Any], table: str, label: str) -> None:
@@ -197,17 +221,14 @@ def parse_config(text: str, where: str) -> Config:
     unknown = set(document) - set(KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; tables are: {', '.join(KEYS)}")
-    settings = document.get("settings", {})
-    if not isinstance(settings, dict):
-        raise ConfigError(f"{where}: settings must be a table ([settings])")
-    _known_keys(settings, "settings", f"{where}: [settings]")
     config = Config(
-        settings=dict(settings),
+        settings=_table(document, "settings", where) or {},
         clients=_entries(document, "clients", where),
         users=_entries(document, "users", where),
         refresh_tokens=_entries(document, "refresh_tokens", where),
         selling_partners=_entries(document, "selling_partners", where),
         sp_applications=_entries(document, "sp_applications", where),
+        consent=_table(document, "consent", where),
     )
     for number, spec in enumerate(config.refresh_tokens, 1):
         if "client_id" not in spec:

@@ -7,6 +7,9 @@ or Basic credentials) at the token endpoint, the token's client at the profile a
 no registered client can be told (an unknown client, a token the mock did not issue), and for a preflight,
 which carries no credentials, any client's Allowed Origin counts. Any other origin gets no CORS header at all,
 and the request log's reason says the browser will not let the page read the answer.
+
+Faults (``fail_next``…) answer the page's request, never a preflight, and their answers get the same header,
+so the page sees the fault's status; a fault that names ``Access-Control-Allow-Origin`` itself keeps its own.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def add_headers(authority: Authority, request: LwaRequest, answer: Answer, clien
     origin = request.headers.get("Origin")
     if origin is None or request.path not in PATHS or is_preflight(request):
         return
+    if any(k.lower() == "access-control-allow-origin" for k, _ in answer.headers):
+        return  # a fault's own, which replaces the server's as any header it names
     answer.headers = [(k, f"{v},Origin" if k == "Vary" else v) for k, v in answer.headers]
     if not any(k == "Vary" for k, _ in answer.headers):
         answer.headers.append(("Vary", "Origin"))

@@ -183,6 +183,33 @@ def test_a_page_calls_the_api_from_its_allowed_origin_only(browser: Any, lwa_ser
         assert "no client's Allowed Origin" in (lwa_server.request_log[-1].reason or "")
 
 
+#: a page's script calling the profile endpoint: it reports the answer's status and error, or the refusal
+FETCH_STATUS = """
+const [url, token, done] = arguments;
+fetch(url, {headers: {Authorization: "Bearer " + token}})
+  .then((r) => r.json().then((body) => done([r.status, body.error || null])), (error) => done(["refused", error.name]));
+"""
+
+
+def test_a_page_sees_the_fault_it_was_sent(browser: Any, lwa_server: LwaServer) -> None:
+    """The fault answers the page's request, not the browser's preflight before it (which a fault's answer
+    without CORS headers would fail, leaving the page a network error), and carries the CORS header."""
+    with static_site("<!DOCTYPE html><title>site</title>") as site:  # a new origin: no preflight cached
+        client = lwa_server.add_client(allowed_origins=[site])
+        refresh = lwa_server.issue_refresh_token(client, scopes=["profile"])
+        access = token_request(lwa_server, client, "refresh_token", refresh_token=refresh).json()["access_token"]
+        fault = lwa_server.fail_next("temporarily_unavailable", path="/user/profile")
+        lwa_server.clear_log()
+        browser.get(site + "/")
+        answer = browser.execute_async_script(FETCH_STATUS, lwa_server.url + "/user/profile", access)
+    assert answer == [503, "temporarily_unavailable"]
+    assert [(r.method, r.status, r.fault) for r in lwa_server.request_log] == [
+        ("OPTIONS", 200, None),
+        ("GET", 503, "503 temporarily_unavailable on /user/profile, fired 1 of 1"),
+    ]
+    assert fault.fired == 1
+
+
 def test_a_voluntary_scope_unticked_in_the_browser(browser: Any, lwa_server: LwaServer) -> None:
     lwa_server.configure(interactive_consent=True)
     with static_site("<!DOCTYPE html><title>back</title><h1>Back on the site</h1>") as site:

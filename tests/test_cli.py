@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -423,6 +424,14 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str], mess
         ([], "[[sp_applications]]\nlogin_uri = 'x'\nredirect_uris = []\n", "log-in and redirect URIs must be absolute"),
         ([], "[[selling_partners]]\nsigns_in = 'yes'\n", "signs_in must be true or false, got 'yes'"),
         ([], "clients = 3\n", "clients must be an array of tables ([[clients]])"),
+        ([], "[consent]\ngrant_scopes = 'profile'\n",
+         "config {path}: grant_scopes must be a list of strings, e.g. ['profile'], not a single string"),
+        ([], "[consent]\ngrant_scopes = ['']\n", "each of grant_scopes must be a non-empty string without spaces"),
+        ([], "[consent]\ngranted = 'no'\n", "config {path}: granted must be true or false, got 'no'"),
+        ([], "[consent]\nuser_id = 'nobody'\n", "config {path}: no user with user_id 'nobody' is registered"),
+        ([], "[consent]\nscopes = ['profile']\n",
+         "config {path}: [consent]: unknown key(s) scopes; keys are: grant_scopes, granted, user_id\n"),
+        ([], "[[consent]]\ngranted = false\n", "config {path}: consent must be a table ([consent])"),
         ([], "a = " + "[" * 100_000 + "\n", "nested more than 16 levels deep"),
         ([], "a = " + "{b = " * 100_000 + "\n", "nested more than 16 levels deep"),
         ([], "[" + "a." * 100_000 + "a]\n", "nested more than 16 levels deep"),  # parsing it took minutes
@@ -451,7 +460,7 @@ def test_bad_configuration_is_one_clear_line(
     assert main(["serve", "--port", "0", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("pytest-lwa: error: ")
-    assert message in err
+    assert message.replace("{path}", str(tmp_path / "lwa.toml")) in err
     assert err.count("\n") == 1
 
 
@@ -483,6 +492,70 @@ def test_serve_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     # the process's logging is as it was: a level left at ERROR (or INFO) would change every later test's logs
     logger = logging.getLogger("pytest_lwa")
     assert (logger.level, logger.handlers) == (logging.NOTSET, [])
+
+
+CONSENT_TOML = """
+[[clients]]
+client_id = "shop"
+client_secret = "shop-secret"
+redirect_uris = ["http://localhost:3000/callback"]
+
+[[users]]
+user_id = "amzn1.account.CONSENTS"
+name = "Consenting Customer"
+
+[consent]
+user_id = "amzn1.account.CONSENTS"
+grant_scopes = ["profile"]          # postal_code, voluntary when asked so, is left unticked
+"""
+
+
+def test_the_config_files_consent_unticks_voluntary_scopes(tmp_path: Path) -> None:
+    """[consent] in the file is POST /_lwa/consent's body: who consents and the voluntary scopes they keep."""
+    toml = tmp_path / "lwa.toml"
+    toml.write_text(CONSENT_TOML)
+    ready = tmp_path / "ready.json"
+    argv = ["serve", "--port", "0", "--config", str(toml), "--ready-file", str(ready), "--log-level", "error"]
+    stop = threading.Event()
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(serve(build_parser().parse_args(argv), stop)))
+    thread.start()
+    try:
+        url = wait_for(ready)["url"]
+        query = {
+            "client_id": "shop",
+            "scope": "profile postal_code",
+            "response_type": "code",
+            "redirect_uri": "http://localhost:3000/callback",
+            "state": "s",
+            "scope_data": json.dumps({"postal_code": {"essential": False}}),
+        }
+
+        def authorize() -> dict[str, list[str]]:
+            r = requests.get(url + "/ap/oa", params=query, allow_redirects=False, timeout=5)
+            assert r.status_code == 302, r.text
+            location = urlsplit(r.headers["Location"])
+            assert location._replace(query="").geturl() == "http://localhost:3000/callback"
+            return parse_qs(location.query)
+
+        got = authorize()
+        assert (got["scope"], got["state"]) == (["profile"], ["s"])
+        tokens = token_request(
+            url, None, "authorization_code", code=got["code"][0], redirect_uri="http://localhost:3000/callback",
+            client_id="shop", client_secret="shop-secret",
+        ).json()  # fmt: skip
+        profile = requests.get(url + "/user/profile", params={"access_token": tokens["access_token"]}, timeout=5)
+        assert profile.json() == {"user_id": "amzn1.account.CONSENTS", "name": "Consenting Customer",
+                                  "email": "customer@example.com"}  # fmt: skip
+        # the admin API changes it; a reset brings back the file's
+        assert requests.post(url + "/_lwa/consent", json={}, timeout=5).status_code == 200
+        assert authorize()["scope"] == ["profile postal_code"]
+        assert requests.post(url + "/_lwa/reset", timeout=5).status_code == 200
+        assert authorize()["scope"] == ["profile"]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status == [0]
 
 
 def test_setting_flags_reach_the_configuration() -> None:

@@ -121,3 +121,78 @@ def test_origins_compare_as_a_browser_sends_them(lwa_server: LwaServer) -> None:
     r = preflight(lwa_server, "/auth/o2/token", "http://localhost:3000", "POST")
     assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert "Access-Control-Allow-Origin" not in preflight(lwa_server, "/auth/o2/token", "null", "POST").headers
+
+
+# --- faults: they stand for the server's answer to the page's request, never to the browser's preflight -------
+
+UNAVAILABLE = (
+    b'{"error_description":"The authorization server is temporarily unavailable","error":"temporarily_unavailable"}'
+)
+
+
+def page_request(lwa_server: LwaServer, site: Client, path: str, access: str) -> requests.Response:
+    """The request a page on SITE sends once its preflight passed."""
+    if path == "/auth/o2/token":
+        form = {"grant_type": "client_credentials", "scope": "appstore::apps:readwrite", "client_id": site.client_id,
+                "client_secret": site.client_secret}  # fmt: skip
+        return requests.post(lwa_server.url + path, data=form, headers={"Origin": SITE}, timeout=5)
+    return requests.get(lwa_server.url + path, headers={"Origin": SITE, "Authorization": f"Bearer {access}"}, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"), [("/auth/o2/token", "POST"), ("/user/profile", "GET"), ("/auth/o2/tokeninfo", "GET")]
+)
+def test_a_fault_answers_the_pages_request_and_not_its_preflight(
+    lwa_server: LwaServer, site: Client, path: str, method: str
+) -> None:
+    """A browser whose preflight got a fault's answer, without CORS headers, would never send the request: the
+    page would see a network error instead of the fault. The preflight is answered as ever, the fault waits for
+    the request, and its answer carries the CORS header, so the page reads the fault's status and body."""
+    access = token(lwa_server, site, None).json()["access_token"]
+    fault = lwa_server.fail_next("temporarily_unavailable", path=path)
+    r = preflight(lwa_server, path, SITE, method)
+    assert (r.status_code, r.content) == (200, b"")
+    assert (r.headers["Access-Control-Allow-Origin"], r.headers["Access-Control-Allow-Methods"]) == (SITE, method)
+    assert (fault.fired, lwa_server.pending_faults) == (0, [fault])
+    assert lwa_server.request_log[-1].fault is None
+    answer = page_request(lwa_server, site, path, access)
+    assert (answer.status_code, answer.content) == (503, UNAVAILABLE)
+    assert answer.headers["Access-Control-Allow-Origin"] == SITE
+    assert answer.headers["Vary"].endswith(",Origin")
+    assert (fault.fired, lwa_server.pending_faults) == (1, [])
+    assert lwa_server.request_log[-1].fault == f"503 temporarily_unavailable on {path}, fired 1 of 1"
+
+
+def test_no_fault_acts_on_a_preflight(lwa_server: LwaServer, site: Client) -> None:
+    """Not one for every path, a dropped connection or a delay either; nor does a preflight count towards
+    ``nth`` (a browser sends one or none, as its preflight cache decides)."""
+    raw = lwa_server.respond_next(502, b"<h1>Bad Gateway</h1>", {"Content-Type": "text/html"}, path=None, nth=2)
+    dropped = lwa_server.drop_next(path=None)
+    for _ in range(2):
+        assert preflight(lwa_server, "/auth/o2/token", SITE, "POST").headers["Access-Control-Allow-Origin"] == SITE
+    assert (raw.fired, dropped.fired) == (0, 0)
+    with pytest.raises(requests.ConnectionError):
+        page_request(lwa_server, site, "/auth/o2/token", "")
+    answer = page_request(lwa_server, site, "/auth/o2/token", "")  # the second request, not the fourth
+    assert (answer.status_code, answer.content, answer.headers["Content-Type"]) == (502, b"<h1>Bad Gateway</h1>",
+                                                                                    "text/html")  # fmt: skip
+    assert answer.headers["Access-Control-Allow-Origin"] == SITE
+    assert lwa_server.pending_faults == []
+
+
+def test_a_faults_own_cors_header_replaces_the_servers(lwa_server: LwaServer, site: Client) -> None:
+    """As any header a fault names: a test of a misconfigured server gets exactly the one it wrote."""
+    lwa_server.respond_next(500, b"{}", {"Access-Control-Allow-Origin": OTHER})
+    answer = page_request(lwa_server, site, "/auth/o2/token", "")
+    assert answer.status_code == 500
+    assert answer.raw.headers.getlist("Access-Control-Allow-Origin") == [OTHER]
+
+
+def test_a_fault_answered_request_from_another_origin_gets_no_cors_header(lwa_server: LwaServer, site: Client) -> None:
+    lwa_server.fail_next("temporarily_unavailable")
+    form = {"grant_type": "client_credentials", "scope": "appstore::apps:readwrite", "client_id": site.client_id,
+            "client_secret": site.client_secret}  # fmt: skip
+    r = requests.post(lwa_server.token_url, data=form, headers={"Origin": OTHER}, timeout=5)
+    assert (r.status_code, r.content) == (503, UNAVAILABLE)
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert "not an Allowed Origin of client" in (lwa_server.request_log[-1].reason or "")

@@ -99,6 +99,7 @@ def test_the_configuration_file_loads(tmp_path: Path) -> None:
     path.write_text(block)
     config = load_config(path)
     assert config.refresh_tokens[0]["token"] == "Atzr|ci-seller-refresh-token"
+    assert config.consent == {"user_id": config.users[0]["user_id"], "granted": True, "grant_scopes": ["profile"]}
 
 
 def test_every_setting_and_admin_endpoint_is_documented() -> None:

@@ -12,8 +12,7 @@ import pytest
 import requests
 from helpers import token_request
 
-from pytest_lwa import Client, LwaServer
-from pytest_lwa.stores import Consent
+from pytest_lwa import Client, Consent, LwaServer
 
 REDIRECT = "https://app.example.com/callback"
 VOLUNTARY_POSTAL = json.dumps({"profile": {"essential": True}, "postal_code": {"essential": False}})
@@ -58,6 +57,27 @@ def test_an_unticked_voluntary_scope_is_not_granted(lwa_server: LwaServer, app: 
     assert lwa_server.consents == [
         Consent(app.client_id, user.user_id, "profile postal_code", "profile", json.loads(VOLUNTARY_POSTAL))
     ]
+
+
+def test_a_consent_record_after_a_login(lwa_server: LwaServer, app: Client) -> None:
+    """``Consent`` is a public name: what a test reads in ``server.consents`` after a customer signs in."""
+    import dataclasses
+
+    import pytest_lwa
+    from pytest_lwa import stores
+
+    assert pytest_lwa.Consent is stores.Consent
+    assert "Consent" in pytest_lwa.__all__
+    lwa_server.set_consent(grant_scopes=[])
+    got = authorize(lwa_server, app, "profile postal_code", scope_data=VOLUNTARY_POSTAL)
+    [record] = lwa_server.consents
+    assert isinstance(record, Consent)
+    assert [f.name for f in dataclasses.fields(Consent)] == ["client_id", "user_id", "requested", "scope", "scope_data"]
+    assert (record.client_id, record.user_id) == (app.client_id, lwa_server.default_user.user_id)
+    assert (record.requested, record.scope, got["scope"]) == ("profile postal_code", "profile", "profile")
+    assert record.scope_data == {"profile": {"essential": True}, "postal_code": {"essential": False}}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.scope = "profile postal_code"  # type: ignore[misc]
 
 
 def test_an_essential_scope_is_granted_even_if_not_named(lwa_server: LwaServer, app: Client) -> None:
