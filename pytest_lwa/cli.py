@@ -319,9 +319,19 @@ def _banner(
     out.flush()
 
 
-def _write_ready_file(path: str, payload: dict[str, Any]) -> None:
-    """Write the ready file (it holds client secrets) readable by its owner alone."""
-    _write_new(path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"), 0o600)
+def _write_ready_file(path: str, payload: dict[str, Any]) -> bytes:
+    """Write the ready file (it holds client secrets) readable by its owner alone; answer what it holds."""
+    data = (json.dumps(payload, indent=2) + "\n").encode("utf-8")
+    _write_new(path, data, 0o600)
+    return data
+
+
+def _remove_ready_file(path: str, written: bytes) -> None:
+    """Remove the ready file once the server has stopped, unless another has taken its place since (another
+    server's names another port)."""
+    with contextlib.suppress(OSError):
+        if Path(path).read_bytes() == written:
+            os.unlink(path)
 
 
 def _write_new(path: str, data: bytes, mode: int) -> None:
@@ -438,7 +448,7 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                 "selling_partners": [dataclasses.asdict(p) for p in server.authority.selling_partners],
             }
             try:
-                _write_ready_file(args.ready_file, ready)
+                written = _write_ready_file(args.ready_file, ready)
             except OSError as error:  # the folder went away, or is not writable
                 server.stop()
                 print(
@@ -461,6 +471,8 @@ def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
             for signum, old in previous.items():
                 signal.signal(signum, old)
         answered = server.stop(drain=DRAIN_SECONDS)
+        if args.ready_file:
+            _remove_ready_file(args.ready_file, written)
         print(
             "pytest-lwa: stopped" + ("" if answered else " (some requests were still being answered)"), file=sys.stderr
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -67,7 +68,7 @@ def grantless(
 # --- the real process ----------------------------------------------------------------------------
 
 
-def test_demo_server_banner_curl_and_sigterm(served: Serve) -> None:
+def test_demo_server_banner_curl_and_sigterm(served: Serve, tmp_path: Path) -> None:
     proc, ready = served()
     url = ready["url"]
     assert ready["clients"][0]["client_id"] == DEMO_CLIENT_ID
@@ -97,6 +98,8 @@ def test_demo_server_banner_curl_and_sigterm(served: Serve) -> None:
     assert DEMO_CLIENT_SECRET not in err
     assert "Traceback" not in err
     assert err.endswith("pytest-lwa: stopped\n")
+    # the ready file goes with the server: a job starting the next one waits for that one's file
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_sigint_stops_cleanly_and_open_requests_are_answered(served: Serve) -> None:
@@ -626,8 +629,10 @@ def test_a_config_without_an_end_is_one_line(capsys: pytest.CaptureFixture[str])
     )
 
 
-def serve_until_ready(argv: list[str], ready: Path) -> None:
-    """Run `serve ARGV --ready-file READY` in-process until its ready file is written, then stop it."""
+@contextlib.contextmanager
+def serving(argv: list[str], ready: Path) -> Iterator[None]:
+    """Run `serve ARGV --ready-file READY` in-process until its ready file is written, for the ``with`` block;
+    then stop it."""
     args = build_parser().parse_args(
         ["serve", "--port", "0", "--log-level", "error", "--ready-file", str(ready), *argv]
     )
@@ -637,6 +642,7 @@ def serve_until_ready(argv: list[str], ready: Path) -> None:
     thread.start()
     try:
         wait_for(ready)
+        yield
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -645,10 +651,11 @@ def serve_until_ready(argv: list[str], ready: Path) -> None:
 
 def test_the_ready_file_is_for_its_owner_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ready = tmp_path / "ready.json"
-    serve_until_ready(["--client", "ci:ci-secret"], ready)
-    assert ready.stat().st_mode & 0o777 == 0o600  # it holds client secrets
-    assert json.loads(ready.read_text())["clients"][0]["client_secret"] == "ci-secret"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json"]  # no partial file left beside it
+    with serving(["--client", "ci:ci-secret"], ready):
+        assert ready.stat().st_mode & 0o777 == 0o600  # it holds client secrets
+        assert json.loads(ready.read_text())["clients"][0]["client_secret"] == "ci-secret"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json"]  # no partial file left beside it
+    assert list(tmp_path.iterdir()) == []  # removed when the server stops
 
 
 def test_the_ready_file_follows_no_planted_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -659,12 +666,20 @@ def test_the_ready_file_follows_no_planted_link(tmp_path: Path, capsys: pytest.C
     ready = tmp_path / "ready.json"
     planted = tmp_path / "ready.json.partial"
     planted.symlink_to(victim)
-    serve_until_ready([], ready)
-    assert victim.read_text() == "not the server's to overwrite\n"
-    assert planted.is_symlink()
-    assert not ready.is_symlink()
-    assert json.loads(ready.read_text())["clients"][0]["client_id"] == DEMO_CLIENT_ID
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json", "ready.json.partial", "victim.txt"]
+    with serving([], ready):
+        assert victim.read_text() == "not the server's to overwrite\n"
+        assert planted.is_symlink()
+        assert not ready.is_symlink()
+        assert json.loads(ready.read_text())["clients"][0]["client_id"] == DEMO_CLIENT_ID
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ready.json", "ready.json.partial", "victim.txt"]
+
+
+def test_a_ready_file_another_server_wrote_since_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ready = tmp_path / "ready.json"
+    with serving([], ready):
+        ready.unlink()
+        ready.write_text("{}")  # the next server's
+    assert ready.read_text() == "{}"
 
 
 def test_the_ca_file_replaces_a_planted_link_and_another_s_file(tmp_path: Path) -> None:
@@ -677,7 +692,8 @@ def test_the_ca_file_replaces_a_planted_link_and_another_s_file(tmp_path: Path) 
     open_file.write_text("")
     open_file.chmod(0o666)
     for ca_file in (linked, open_file):
-        serve_until_ready(["--tls", "--ca-file", str(ca_file)], tmp_path / "ready.json")
+        with serving(["--tls", "--ca-file", str(ca_file)], tmp_path / "ready.json"):
+            pass
         assert not ca_file.is_symlink()
         assert ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
         assert ca_file.stat().st_mode & 0o777 == 0o644
