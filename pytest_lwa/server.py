@@ -120,6 +120,10 @@ class LwaServer:
             raise ValueError("proxy_allow_private=True needs proxy_passthrough=True")
         if proxy_token is not None and not (isinstance(proxy_token, str) and proxy_token.strip()):
             raise ValueError(f"proxy_token must be a non-empty string, got {proxy_token!r}")
+        if proxy_token is not None and not (
+            proxy_token.isascii() and proxy_token.isprintable() and proxy_token.split() == [proxy_token]
+        ):  # what Proxy-Authorization: Bearer cannot carry
+            raise ValueError(f"proxy_token must be printable ASCII characters without spaces, got {proxy_token!r}")
         if proxy_passthrough and proxy_token is None and not is_loopback_name(host):
             raise ValueError(
                 f"proxy_passthrough=True bound beyond loopback ({host!r}) needs proxy_token=: without it anyone who"

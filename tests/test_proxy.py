@@ -459,6 +459,11 @@ def test_a_connect_target_that_is_not_host_and_port_is_400(target: str) -> None:
         ({"proxy_allow_private": True}, "proxy_allow_private=True needs proxy_passthrough=True"),
         ({"proxy_passthrough": True, "proxy_token": ""}, "proxy_token must be a non-empty string, got ''"),
         ({"proxy_passthrough": True, "proxy_token": " "}, "proxy_token must be a non-empty string, got ' '"),
+        # what Proxy-Authorization: Bearer cannot carry, as the admin token (--admin-token) refuses it
+        ({"proxy_passthrough": True, "proxy_token": "a b"},
+         "proxy_token must be printable ASCII characters without spaces, got 'a b'"),
+        ({"proxy_passthrough": True, "proxy_token": "t\u00f6ken"},
+         "proxy_token must be printable ASCII characters without spaces, got 't\u00f6ken'"),
     ],
 )  # fmt: skip
 def test_passthrough_beyond_loopback_needs_a_token(keywords: dict[str, Any], message: str) -> None:
