@@ -2,9 +2,9 @@
 
 A token is its prefix (``Atc|`` for client-credentials access tokens, ``Atza|`` for user access tokens,
 ``Atzr|`` for refresh tokens) followed by base64url of a few fixed bytes, a nonce, the encrypted claims
-and an authentication tag. Like Amazon's own (docs/contract.md R15: ``Atza|IwEBI…``, ``Atc|MQEB…``), they show
-nothing readable when decoded, and a user token and its refresh token together are 728 characters long,
-as in R1's recording (longer only when the claims are: a long list of scopes, say).
+and an authentication tag. Like Amazon's own (docs/contract.md R15: ``Atza|IwEBI…``; ``Atc|MAEBI…``, the
+seed's sample), they show nothing readable when decoded, and a user token and its refresh token together are
+728 characters long, as in R1's recording (longer only when the claims are: a long list of scopes, say).
 
 The server needs no token table to check one, so memory stays flat however many tokens a run issues, and
 a new key (one per reset) makes every earlier token unknown at once. The claims are encrypted with a
@@ -49,8 +49,8 @@ ACCESS_TOKEN_MIN_LENGTH: Final = 350
 TOKEN_LENGTH: Final = 364
 
 #: the first bytes of the encoded part, as in Amazon's tokens: ``IwEBI…`` after ``Atza|``/``Atzr|``,
-#: ``MQEB…`` after ``Atc|``
-_MAGIC: Final = {USER_TOKEN: b"\x23\x01\x01\x20", REFRESH_TOKEN: b"\x23\x01\x01\x20", CLIENT_TOKEN: b"\x31\x01\x01\x20"}
+#: ``MAEBI…`` after ``Atc|`` (the seed's sample token; R15's pasted ones begin ``MQEB…``: the seed wins)
+_MAGIC: Final = {USER_TOKEN: b"\x23\x01\x01\x20", REFRESH_TOKEN: b"\x23\x01\x01\x20", CLIENT_TOKEN: b"\x30\x01\x01\x20"}
 _MAGIC_BYTES: Final = 4
 _NONCE_BYTES: Final = 12
 _TAG_BYTES: Final = 16

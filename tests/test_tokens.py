@@ -1,6 +1,6 @@
 """The token format as data: with a fixed key and nonce a token's text is fixed, so any change to how tokens
-are sealed is a deliberate one (docs/contract.md R15's look: ``Atza|IwEBI…``, ``Atc|MQEB…``); and every token
-that is not exactly one this minter made reads as nothing."""
+are sealed is a deliberate one (docs/contract.md R15's look: ``Atza|IwEBI…``; the seed's ``Atc|MAEBI…``); and
+every token that is not exactly one this minter made reads as nothing."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ USER = TokenClaims("Atza|", "cid", "profile", 1000.0, 4600.0, "amzn1.account.U")
 REFRESH = TokenClaims("Atzr|", "cid", "profile", 1000.0, None, "amzn1.account.U", True)
 GOLDEN = {
     CLIENT: (
-        "Atc|MQEBIAABAgMEBQYHCAkKCxWegd_KpSchpmnPPPeZWSOVORARuRCAq2fQmugWgwaFp4FmUz01m618EcS96_2FmSgG77hcyLiw"
+        "Atc|MAEBIAABAgMEBQYHCAkKCxWegd_KpSchpmnPPPeZWSOVORARuRCAq2fQmugWgwaFp4FmUz01m618EcS96_2FmSgG77hcyLiw"
         "mIqo1qmhyPfZCzvcPdfXppS211WkAUgmrWwG8htWHLcXfk2-CNZzu6jYGeAdEaoSFhgW5bacDCGNeyvxTfiLQzKs9ZJ6xNcvQ1r5"
         "0ITu-PonkqWKPCdIyHcshbBolfW4GV5x5PmaHlFKanI4IxDhyWYTS2glkC6OO2204EpO04UCzIZFaPGkK3iDzasPOHs3qSjLFycH"
-        "mp1lYB8noYHZO6fVPZyzzHnIuwlaoeLwDffvtig-4XVBgjnJ4J2Oovi1CBpj1jQ"
+        "mp1lYB8noYHZO6fVPZyzzHnIuwlaoeLwDffvtig-4SPdHaqiA7uPY2bKE0bm5-c"
     ),
     USER: (
         "Atza|IwEBIAABAgMEBQYHCAkKCxWegd_KpSchpmnPPPeZWSOVORARuRCAq2fQmugWgwbJs4BwEWp6lr16I5Hzv_PwmyRArvQPjcW"
@@ -56,7 +56,7 @@ def test_lengths_and_look() -> None:
     assert (len(user), len(refresh), len(client)) == (tokens.TOKEN_LENGTH, tokens.TOKEN_LENGTH, 363)
     assert user.startswith("Atza|IwEBI")
     assert refresh.startswith("Atzr|IwEBI")
-    assert client.startswith("Atc|MQEB")
+    assert client.startswith("Atc|MAEBI")  # as the seed's sample token (docs/contract.md R15)
     assert user != minter.mint(USER)  # a new nonce each time
     long = TokenClaims("Atza|", "cid", " ".join(["scope"] * 100), 0.0, 1.0, "u")
     assert minter.read(minter.mint(long)) == long  # claims longer than the padding still fit
