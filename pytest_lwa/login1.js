@@ -144,6 +144,15 @@
 
   // --- authorize ---------------------------------------------------------------------------------
 
+  function wellFormed(text) {
+    try {
+      encodeURIComponent(text);
+      return true;
+    } catch (ignored) {
+      return false;
+    }
+  }
+
   function scopeText(scope) {
     if (Array.isArray(scope)) scope = scope.join(" ");
     if (typeof scope !== "string" || !scope.trim()) {
@@ -184,6 +193,11 @@
       params.scope_data = typeof options.scope_data === "string" ? options.scope_data
         : JSON.stringify(options.scope_data);
     }
+    ["scope", "state", "scope_data"].forEach(function (name) {
+      if (params[name] !== undefined && !wellFormed(params[name])) {
+        fail("authorize", "options." + name + " is not well-formed Unicode (a lone surrogate): no URL can carry it");
+      }
+    });
     if (settings.sandbox) params.sandbox = "true";
     var signin = hosts().signin;
     var target = popup ? window.open("", "amazon_login", "popup,width=800,height=640") : null;
@@ -200,18 +214,21 @@
       if (pair) {
         params.code_challenge = pair.challenge;
         params.code_challenge_method = "S256";
-        setCookie(PKCE_COOKIE, JSON.stringify({ verifier: pair.verifier, redirect_uri: params.redirect_uri }), 600);
       }
       var url = signin + "/ap/oa?" + query(params);
+      if (pair) {
+        setCookie(PKCE_COOKIE, JSON.stringify({ verifier: pair.verifier, redirect_uri: params.redirect_uri }), 600);
+      }
       if (popup) {
         listen(target, signin, request);
         target.location.href = url;
       } else {
         window.location.href = url;
       }
-    }, function (error) {
+    }).then(null, function (error) { // no PKCE (no Web Crypto), or a request no URL can carry
       if (target) target.close();
-      request._complete({ error: "invalid_request", error_description: error.message });
+      var why = error instanceof URIError ? "The request cannot be sent: " + error.message : error.message;
+      request._complete({ error: "invalid_request", error_description: why });
     });
     return request;
   }

@@ -359,3 +359,26 @@ def test_the_token_kept_in_a_cookie_serves_retrieve_profile_until_logout(
     ]
     refused = "amazon.Login.retrieveProfile('Atza|not-ours', function (p) { done([p.success, p.error]); });"
     assert run(browser, refused) == [False, "invalid_token"]
+
+
+def test_a_request_no_url_can_carry_is_refused_never_left_in_progress(
+    browser: Any, lwa_server: LwaServer, bare: Any
+) -> None:
+    """A lone surrogate (which ``encodeURIComponent`` refuses) in an option throws, naming the option, and
+    opens nothing; in anything else the request completes with ``invalid_request`` and its popup closes, rather
+    than staying ``in_progress`` beside a blank window."""
+    browser.execute_script("amazon.Login.setClientId(arguments[0])", bare[1].client_id)
+    for option in ["state: '\\uD800'", "scope: 'profile \\uDC00'", "scope_data: '\\uD800'"]:
+        call = f"amazon.Login.authorize({{scope: 'profile', response_type: 'code', {option}}}, function () {{}})"
+        name = option.split(":")[0]
+        assert run(browser, f"try {{ {call}; done('no error'); }} catch (e) {{ done(e.message); }}") == (
+            f"amazon.Login.authorize: options.{name} is not well-formed Unicode (a lone surrogate): no URL can carry it"
+        )
+    assert len(browser.window_handles) == 1
+    browser.execute_script("amazon.Login.setClientId('\\uD800')")
+    lone = """var request = amazon.Login.authorize({scope: 'profile', response_type: 'code'},
+                function (r) { done([r.status, r.error, r.error_description]); });
+              window.setTimeout(function () { done([request.status]); }, 2000);  // the callback never came"""
+    assert run(browser, lone) == ["complete", "invalid_request", "The request cannot be sent: URI malformed"]
+    WebDriverWait(browser, HANG).until(lambda d: len(d.window_handles) == 1)
+    assert [r.path for r in lwa_server.request_log] == ["/sdk/na/login1.js"]
