@@ -233,14 +233,21 @@
     return request;
   }
 
+  // the popup's one listener: a second authorize reuses the popup (it has the same name), so the request it
+  // supersedes stops listening and is left in_progress, as a closed popup leaves it
+  var listening = null;
+
   function listen(target, signin, request) {
     function heard(event) {
       if (event.source !== target || event.origin !== signin) return;
       var data = event.data;
-      if (!data || data.type !== "lwa-authorize" || typeof data.answer !== "object") return;
+      if (!data || data.type !== "lwa-authorize" || !data.answer || typeof data.answer !== "object") return;
       window.removeEventListener("message", heard);
+      listening = null;
       request._complete(data.answer);
     }
+    if (listening) window.removeEventListener("message", listening);
+    listening = heard;
     window.addEventListener("message", heard);
   }
 

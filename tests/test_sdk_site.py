@@ -382,3 +382,22 @@ def test_a_request_no_url_can_carry_is_refused_never_left_in_progress(
     assert run(browser, lone) == ["complete", "invalid_request", "The request cannot be sent: URI malformed"]
     WebDriverWait(browser, HANG).until(lambda d: len(d.window_handles) == 1)
     assert [r.path for r in lwa_server.request_log] == ["/sdk/na/login1.js"]
+
+
+def test_a_second_click_supersedes_the_first_request_s_popup(browser: Any, lwa_server: LwaServer, bare: Any) -> None:
+    """A second ``authorize`` while the popup is still open (a double click) reuses the popup: only the second
+    request hears its answer; the first, superseded, is left ``in_progress`` as a closed popup leaves it, so the
+    page does not get one code twice (the second redemption of a code fails)."""
+    lwa_server.configure(interactive_consent=True)
+    browser.execute_script("amazon.Login.setClientId(arguments[0])", bare[1].client_id)
+    twice = """window.heard = [];
+      window.first = amazon.Login.authorize({scope: 'profile', response_type: 'code', state: 'one'},
+        function (r) { window.heard.push(['one', r.state]); });
+      amazon.Login.authorize({scope: 'profile', response_type: 'code', state: 'two'},
+        function (r) { window.heard.push(['two', r.state]); });"""
+    with popup(browser, lambda: browser.execute_script(twice)):
+        WebDriverWait(browser, HANG).until(lambda d: "state=two" in d.current_url)  # the second request's page
+        WebDriverWait(browser, HANG).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button[value=allow]"))
+        closes_itself(browser, "button[value=allow]")()
+    WebDriverWait(browser, HANG).until(lambda d: d.execute_script("return window.heard.length"))
+    assert browser.execute_script("return [window.heard, window.first.status]") == [[["two", "two"]], "in_progress"]
