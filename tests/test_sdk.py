@@ -64,6 +64,14 @@ def test_an_unknown_region_is_not_found(lwa_server: LwaServer) -> None:
     assert lwa_server.request_log[-1].reason == "the SDK is served for the regions na, eu, fe, not 'us'"
 
 
+@pytest.mark.parametrize("path", ["/sdk/NA/login1.js", "/SDK/NA/LOGIN1.JS", "/sdk/Na/Login1.js"])
+def test_the_sdk_s_path_matches_in_any_case_as_the_mock_s_paths_do(lwa_server: LwaServer, path: str) -> None:
+    """The region as well as the rest: ``/sdk/NA/login1.js`` is ``/SDK/NA/LOGIN1.JS`` is ``/sdk/na/login1.js``."""
+    answer = requests.get(lwa_server.url + path, timeout=5)
+    assert answer.status_code == 200
+    assert config(answer.text)["region"] == "na"
+
+
 def popup_authorize(server: LwaServer, client_id: str, page: str, **headers: str) -> requests.Response:
     """``/ap/oa`` as the SDK's popup asks it: the redirect URI is the mock's relay page, naming ``page``."""
     query = {
