@@ -309,6 +309,13 @@
       });
       return;
     }
+    if (/[^\x20-\x7e]/.test(String(token))) { // no header can carry it: what the endpoint says of a token not its own
+      later(function () {
+        callback({ success: false, error: "invalid_token",
+          error_description: "The request has an invalid parameter : access_token" });
+      });
+      return;
+    }
     call(hosts().api + "/user/profile", { headers: { Authorization: "Bearer " + token } }).then(function (answer) {
       if (answer.error || !answer.user_id) {
         callback({ success: false, error: answer.error || "server_error",

@@ -359,6 +359,15 @@ def test_the_token_kept_in_a_cookie_serves_retrieve_profile_until_logout(
     ]
     refused = "amazon.Login.retrieveProfile('Atza|not-ours', function (p) { done([p.success, p.error]); });"
     assert run(browser, refused) == [False, "invalid_token"]
+    # a token no Authorization header can carry: the mock's answer for a token not its own, not a hint at CORS
+    before = len(lwa_server.request_log)
+    unsendable = "amazon.Login.retrieveProfile('Atza|\\u20ac\\n', function (p) { done(p); });"
+    assert run(browser, unsendable) == {
+        "success": False,
+        "error": "invalid_token",
+        "error_description": "The request has an invalid parameter : access_token",
+    }
+    assert len(lwa_server.request_log) == before  # nothing sent
 
 
 def test_a_request_no_url_can_carry_is_refused_never_left_in_progress(
