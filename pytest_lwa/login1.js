@@ -144,6 +144,15 @@
 
   // --- authorize ---------------------------------------------------------------------------------
 
+  function wellFormed(text) {
+    try {
+      encodeURIComponent(text);
+      return true;
+    } catch (ignored) {
+      return false;
+    }
+  }
+
   function scopeText(scope) {
     if (Array.isArray(scope)) scope = scope.join(" ");
     if (typeof scope !== "string" || !scope.trim()) {
@@ -184,6 +193,11 @@
       params.scope_data = typeof options.scope_data === "string" ? options.scope_data
         : JSON.stringify(options.scope_data);
     }
+    ["scope", "state", "scope_data"].forEach(function (name) {
+      if (params[name] !== undefined && !wellFormed(params[name])) {
+        fail("authorize", "options." + name + " is not well-formed Unicode (a lone surrogate): no URL can carry it");
+      }
+    });
     if (settings.sandbox) params.sandbox = "true";
     var signin = hosts().signin;
     var target = popup ? window.open("", "amazon_login", "popup,width=800,height=640") : null;
@@ -200,30 +214,40 @@
       if (pair) {
         params.code_challenge = pair.challenge;
         params.code_challenge_method = "S256";
-        setCookie(PKCE_COOKIE, JSON.stringify({ verifier: pair.verifier, redirect_uri: params.redirect_uri }), 600);
       }
       var url = signin + "/ap/oa?" + query(params);
+      if (pair) {
+        setCookie(PKCE_COOKIE, JSON.stringify({ verifier: pair.verifier, redirect_uri: params.redirect_uri }), 600);
+      }
       if (popup) {
         listen(target, signin, request);
         target.location.href = url;
       } else {
         window.location.href = url;
       }
-    }, function (error) {
+    }).then(null, function (error) { // no PKCE (no Web Crypto), or a request no URL can carry
       if (target) target.close();
-      request._complete({ error: "invalid_request", error_description: error.message });
+      var why = error instanceof URIError ? "The request cannot be sent: " + error.message : error.message;
+      request._complete({ error: "invalid_request", error_description: why });
     });
     return request;
   }
+
+  // the popup's one listener: a second authorize reuses the popup (it has the same name), so the request it
+  // supersedes stops listening and is left in_progress, as a closed popup leaves it
+  var listening = null;
 
   function listen(target, signin, request) {
     function heard(event) {
       if (event.source !== target || event.origin !== signin) return;
       var data = event.data;
-      if (!data || data.type !== "lwa-authorize" || typeof data.answer !== "object") return;
+      if (!data || data.type !== "lwa-authorize" || !data.answer || typeof data.answer !== "object") return;
       window.removeEventListener("message", heard);
+      listening = null;
       request._complete(data.answer);
     }
+    if (listening) window.removeEventListener("message", listening);
+    listening = heard;
     window.addEventListener("message", heard);
   }
 
@@ -282,6 +306,13 @@
       later(function () {
         callback({ success: false, error: "invalid_grant",
           error_description: "No access token: pass one, or get one with retrieveToken first" });
+      });
+      return;
+    }
+    if (/[^\x20-\x7e]/.test(String(token))) { // no header can carry it: what the endpoint says of a token not its own
+      later(function () {
+        callback({ success: false, error: "invalid_token",
+          error_description: "The request has an invalid parameter : access_token" });
       });
       return;
     }

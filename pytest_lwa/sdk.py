@@ -54,6 +54,7 @@ def script(request: LwaRequest, region: str) -> Answer:
     """``login1.js`` for ``region``, sending the browser to the mock's URL as the request reached it or,
     reached at Amazon's own host through the proxy, to Amazon's hosts for each region."""
     base = base_url(request)
+    region = region.lower()  # the path in any case, as every path of the mock's
     if region not in REGIONS:
         raise errors.NOT_FOUND(reason=f"the SDK is served for the regions {', '.join(REGIONS)}, not {region!r}")
     proxied = urlsplit(base).hostname in PROXY_HOSTS

@@ -64,6 +64,14 @@ def test_an_unknown_region_is_not_found(lwa_server: LwaServer) -> None:
     assert lwa_server.request_log[-1].reason == "the SDK is served for the regions na, eu, fe, not 'us'"
 
 
+@pytest.mark.parametrize("path", ["/sdk/NA/login1.js", "/SDK/NA/LOGIN1.JS", "/sdk/Na/Login1.js"])
+def test_the_sdk_s_path_matches_in_any_case_as_the_mock_s_paths_do(lwa_server: LwaServer, path: str) -> None:
+    """The region as well as the rest: ``/sdk/NA/login1.js`` is ``/SDK/NA/LOGIN1.JS`` is ``/sdk/na/login1.js``."""
+    answer = requests.get(lwa_server.url + path, timeout=5)
+    assert answer.status_code == 200
+    assert config(answer.text)["region"] == "na"
+
+
 def popup_authorize(server: LwaServer, client_id: str, page: str, **headers: str) -> requests.Response:
     """``/ap/oa`` as the SDK's popup asks it: the redirect URI is the mock's relay page, naming ``page``."""
     query = {
@@ -129,6 +137,26 @@ def test_only_this_host_s_relay_naming_one_page_is_allowed_by_origin(lwa_server:
     answer = requests.get(f"{lwa_server.url}/ap/oa?{urlencode(query)}", allow_redirects=False, timeout=5)
     assert answer.status_code == 400
     assert answer.json()["error_description"] == "The redirect_uri is missing or not registered for this client"
+
+
+@pytest.mark.parametrize("bad", ["http://[::1/", "http://[shop]/", "http://]/"])
+def test_a_url_python_cannot_split_is_no_web_page_nor_a_500(lwa_server: LwaServer, bad: str) -> None:
+    """A bracketed host that is no IPv6 address, or an unclosed bracket: the redirect URI is not registered, the
+    relay's page is at no web origin, the relay page posts nowhere."""
+    client = lwa_server.add_client(allowed_origins=[SITE], redirect_uris=[SITE + "/handle_login"])
+    query = {"client_id": client.client_id, "scope": "profile", "response_type": "code", "redirect_uri": bad}
+    plain = requests.get(f"{lwa_server.url}/ap/oa?{urlencode(query)}", allow_redirects=False, timeout=5)
+    assert plain.status_code == 400
+    assert plain.json()["error_description"] == "The redirect_uri is missing or not registered for this client"
+    relayed = popup_authorize(lwa_server, client.client_id, bad)
+    assert relayed.status_code == 400
+    assert relayed.json()["error_description"] == "The origin of the page is not an Allowed Origin for this client"
+    assert "a page at 'no web origin'" in (lwa_server.request_log[-1].reason or "")
+    page = requests.get(f"{lwa_server.url}/ap/oa/popup?{urlencode({'uri': bad, 'code': 'C'})}", timeout=5)
+    assert page.status_code == 200
+    assert 'var origin = "", answer = {"code":"C"};' in page.text
+    assert lwa_server.request_log[-1].reason == f"the popup relay's uri parameter {bad!r} names no web page"
+    assert lwa_server.errors == []
 
 
 def test_the_relay_page_posts_the_answer_to_the_page_s_origin_only(lwa_server: LwaServer) -> None:

@@ -359,3 +359,54 @@ def test_the_token_kept_in_a_cookie_serves_retrieve_profile_until_logout(
     ]
     refused = "amazon.Login.retrieveProfile('Atza|not-ours', function (p) { done([p.success, p.error]); });"
     assert run(browser, refused) == [False, "invalid_token"]
+    # a token no Authorization header can carry: the mock's answer for a token not its own, not a hint at CORS
+    before = len(lwa_server.request_log)
+    unsendable = "amazon.Login.retrieveProfile('Atza|\\u20ac\\n', function (p) { done(p); });"
+    assert run(browser, unsendable) == {
+        "success": False,
+        "error": "invalid_token",
+        "error_description": "The request has an invalid parameter : access_token",
+    }
+    assert len(lwa_server.request_log) == before  # nothing sent
+
+
+def test_a_request_no_url_can_carry_is_refused_never_left_in_progress(
+    browser: Any, lwa_server: LwaServer, bare: Any
+) -> None:
+    """A lone surrogate (which ``encodeURIComponent`` refuses) in an option throws, naming the option, and
+    opens nothing; in anything else the request completes with ``invalid_request`` and its popup closes, rather
+    than staying ``in_progress`` beside a blank window."""
+    browser.execute_script("amazon.Login.setClientId(arguments[0])", bare[1].client_id)
+    for option in ["state: '\\uD800'", "scope: 'profile \\uDC00'", "scope_data: '\\uD800'"]:
+        call = f"amazon.Login.authorize({{scope: 'profile', response_type: 'code', {option}}}, function () {{}})"
+        name = option.split(":")[0]
+        assert run(browser, f"try {{ {call}; done('no error'); }} catch (e) {{ done(e.message); }}") == (
+            f"amazon.Login.authorize: options.{name} is not well-formed Unicode (a lone surrogate): no URL can carry it"
+        )
+    assert len(browser.window_handles) == 1
+    browser.execute_script("amazon.Login.setClientId('\\uD800')")
+    lone = """var request = amazon.Login.authorize({scope: 'profile', response_type: 'code'},
+                function (r) { done([r.status, r.error, r.error_description]); });
+              window.setTimeout(function () { done([request.status]); }, 2000);  // the callback never came"""
+    assert run(browser, lone) == ["complete", "invalid_request", "The request cannot be sent: URI malformed"]
+    WebDriverWait(browser, HANG).until(lambda d: len(d.window_handles) == 1)
+    assert [r.path for r in lwa_server.request_log] == ["/sdk/na/login1.js"]
+
+
+def test_a_second_click_supersedes_the_first_request_s_popup(browser: Any, lwa_server: LwaServer, bare: Any) -> None:
+    """A second ``authorize`` while the popup is still open (a double click) reuses the popup: only the second
+    request hears its answer; the first, superseded, is left ``in_progress`` as a closed popup leaves it, so the
+    page does not get one code twice (the second redemption of a code fails)."""
+    lwa_server.configure(interactive_consent=True)
+    browser.execute_script("amazon.Login.setClientId(arguments[0])", bare[1].client_id)
+    twice = """window.heard = [];
+      window.first = amazon.Login.authorize({scope: 'profile', response_type: 'code', state: 'one'},
+        function (r) { window.heard.push(['one', r.state]); });
+      amazon.Login.authorize({scope: 'profile', response_type: 'code', state: 'two'},
+        function (r) { window.heard.push(['two', r.state]); });"""
+    with popup(browser, lambda: browser.execute_script(twice)):
+        WebDriverWait(browser, HANG).until(lambda d: "state=two" in d.current_url)  # the second request's page
+        WebDriverWait(browser, HANG).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button[value=allow]"))
+        closes_itself(browser, "button[value=allow]")()
+    WebDriverWait(browser, HANG).until(lambda d: d.execute_script("return window.heard.length"))
+    assert browser.execute_script("return [window.heard, window.first.status]") == [[["two", "two"]], "in_progress"]

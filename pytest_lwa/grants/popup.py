@@ -28,7 +28,10 @@ def opener_origin(redirect_uri: str, relay: str | None) -> str | None:
     SDK sends it, the origin of the page that parameter names (``""`` if it names no web page); else ``None``."""
     if relay is None:
         return None
-    parts = urlsplit(redirect_uri)
+    try:
+        parts = urlsplit(redirect_uri)
+    except ValueError:  # a bracketed host that is no IPv6 address: no URL at all, so not the relay's
+        return None
     if f"{parts.scheme}://{parts.netloc}{parts.path}".lower() != relay.lower() or parts.fragment:
         return None
     query = parse_qs(parts.query, keep_blank_values=True)
@@ -39,7 +42,10 @@ def opener_origin(redirect_uri: str, relay: str | None) -> str | None:
 
 def page_origin(uri: str) -> str:
     """The origin of the web page at ``uri``, lower-cased (``""`` if ``uri`` is not an http(s) URL)."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # a bracketed host that is no IPv6 address
+        return ""
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc}".lower()
