@@ -478,10 +478,10 @@ class Server:
             assert connection.upstream is not None
             self._tunnels[connection.sock] = None
             relayed = (self, connection.sock, connection.upstream, connection.incoming.leftover())
-            threading.Thread(target=handler.relay, args=relayed, name="pytest-lwa-tunnel", daemon=True).start()
             connection.upstream = None
             self._answer_done(connection)
-            self._forget(connection)
+            self._forget(connection)  # before the relay starts: the tunnel is never counted twice in busy
+            threading.Thread(target=handler.relay, args=relayed, name="pytest-lwa-tunnel", daemon=True).start()
             return
         connection.unsent, connection.then = unsent, then
         connection.state = WRITING
