@@ -423,7 +423,8 @@ REJECTIONS: dict[str, Rejection] = {
         404,
         "/auth/o2/nothing is none of the mock's paths (/auth/o2/token, /auth/o2/tokeninfo, /auth/o2/create/codepair,"
         " /user/profile, /ap/oa, /ap/oa/consent, /apps/authorize/consent, /apps/authorize/confirm/<application_id>,"
-        " /selling-partner-appstore/dp/<application_id>, /applications/2023-11-30/clientSecret)",
+        " /selling-partner-appstore/dp/<application_id>, /applications/2023-11-30/clientSecret,"
+        " /sdk/<region>/login1.js, /ap/oa/popup)",
     ),
     "wrong method": Rejection(raw("GET", "/auth/o2/token"), 405, "/auth/o2/token takes POST, not GET"),
 }
