@@ -294,6 +294,10 @@ def _banner(
         print(f"client_id:     {client.client_id}", file=out)
         print(f"client_secret: {client.client_secret}", file=out)
         print(f"scopes:        {' '.join(client.scopes)}", file=out)
+        if client.allowed_origins:  # a website: where its pages load the SDK, and which pages may
+            amazon = " (or Amazon's URL, through the proxy)" if proxy else ""
+            origins = " ".join(client.allowed_origins)
+            print(f"SDK:           {url}/sdk/na/login1.js{amazon} for pages on {origins}", file=out)
     for spec in issued:
         print(f"refresh_token: {spec['token']} (client {spec['client_id']})", file=out)
     for app in sp_applications:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from .model import ALLOW_ORIGIN
 from .wire import Answer, LwaRequest, params
 
 if TYPE_CHECKING:
@@ -92,13 +93,13 @@ def _refusal(authority: Authority, origin: str, client_id: str | None) -> str | 
         listed = ", ".join(client.allowed_origins) or "none"
         return (
             f"Origin {origin!r} is not an Allowed Origin of client {client.client_id!r} (its allowed_origins:"
-            f" {listed}): no CORS headers, so the browser will not let the page read the answer"
+            f" {listed}): no CORS headers, so the browser will not let the page read the answer; {ALLOW_ORIGIN}"
         )
     if any(seen in other.allowed_origins for other in authority.clients):
         return None
     return (
-        f"Origin {origin!r} is no client's Allowed Origin (add_client(allowed_origins=[...])): no CORS headers,"
-        " so the browser will not let the page read the answer"
+        f"Origin {origin!r} is no client's Allowed Origin: no CORS headers, so the browser will not let the page"
+        f" read the answer; {ALLOW_ORIGIN}"
     )
 
 

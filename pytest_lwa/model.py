@@ -521,6 +521,10 @@ def scope_reason(refused: list[str], client: Client, *, user_scopes: bool = Fals
     )
 
 
+#: what a reason about a web origin that is not allowed says to do, in the test's process and in ``serve``
+ALLOW_ORIGIN: Final = "add_client(allowed_origins=[...]), or allowed_origins in serve's [[clients]], allows it"
+
+
 def unknown_client(clients: Iterable[Client], client_id: str) -> str:
     known = listed([c.client_id for c in clients], "none")
     return (

@@ -59,6 +59,23 @@ def served(tmp_path: Path) -> Iterator[Serve]:
             proc.communicate()
 
 
+def test_the_banner_shows_a_website_where_its_pages_load_the_sdk(served: Serve, tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        '[[clients]]\nclient_id = "shop"\nallowed_origins = ["http://127.0.0.1:3000", "http://localhost:3000"]\n'
+        '[[clients]]\nclient_id = "backend"\n'
+    )
+    proc, ready = served("--config", str(config))
+    assert proc.stdout is not None
+    banner = [proc.stdout.readline().rstrip("\n") for _ in range(9)]
+    sdk = [line for line in banner if line.startswith("SDK:")]
+    assert sdk == [
+        f"SDK:           {ready['url']}/sdk/na/login1.js for pages on http://127.0.0.1:3000 http://localhost:3000"
+    ]
+    assert banner[banner.index(sdk[0]) - 3] == "client_id:     shop"  # under its client; none under "backend"
+    assert requests.get(f"{ready['url']}/sdk/na/login1.js", timeout=10).status_code == 200
+
+
 def grantless(
     url: str, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_CLIENT_SECRET, **kw: Any
 ) -> requests.Response:

@@ -45,8 +45,8 @@ def test_a_preflight_from_another_origin_gets_no_cors_headers(lwa_server: LwaSer
     assert r.status_code == 200
     assert [k for k in CORS if k in r.headers] == []
     assert lwa_server.request_log[-1].reason == (
-        f"Origin {OTHER!r} is no client's Allowed Origin (add_client(allowed_origins=[...])): no CORS headers,"
-        " so the browser will not let the page read the answer"
+        f"Origin {OTHER!r} is no client's Allowed Origin: no CORS headers, so the browser will not let the page"
+        " read the answer; add_client(allowed_origins=[...]), or allowed_origins in serve's [[clients]], allows it"
     )
     wrong_method = preflight(lwa_server, "/user/profile", SITE, "DELETE")
     assert "Access-Control-Allow-Origin" not in wrong_method.headers
@@ -83,7 +83,8 @@ def test_another_clients_origin_is_refused_with_a_reason(lwa_server: LwaServer, 
     assert "Access-Control-Allow-Origin" not in r.headers
     assert lwa_server.request_log[-1].reason == (
         f"Origin {OTHER!r} is not an Allowed Origin of client {site.client_id!r} (its allowed_origins: {SITE}):"
-        " no CORS headers, so the browser will not let the page read the answer"
+        " no CORS headers, so the browser will not let the page read the answer;"
+        " add_client(allowed_origins=[...]), or allowed_origins in serve's [[clients]], allows it"
     )
 
 
@@ -95,7 +96,10 @@ def test_an_error_keeps_its_reason_and_adds_the_cors_one(lwa_server: LwaServer, 
     requests.post(lwa_server.token_url, data=form, headers={"Origin": OTHER}, timeout=5)
     reason = lwa_server.request_log[-1].reason or ""
     assert reason.startswith("the code is unknown, used or expired")
-    assert reason.endswith("no CORS headers, so the browser will not let the page read the answer")
+    assert reason.endswith(
+        "no CORS headers, so the browser will not let the page read the answer;"
+        " add_client(allowed_origins=[...]), or allowed_origins in serve's [[clients]], allows it"
+    )
 
 
 @pytest.mark.parametrize("path", ["/user/profile", "/auth/o2/tokeninfo"])

@@ -110,7 +110,7 @@ def test_a_popup_from_another_origin_gets_amazon_s_page(lwa_server: LwaServer) -
     assert lwa_server.request_log[-1].reason == (
         "the SDK's popup was opened by a page at 'http://127.0.0.1:8002', which is not an Allowed Origin of"
         f" client {client.client_id!r} (its allowed_origins: 'http://127.0.0.1:8001');"
-        " add_client(allowed_origins=[...]) allows it"
+        " add_client(allowed_origins=[...]), or allowed_origins in serve's [[clients]], allows it"
     )
     api = popup_authorize(lwa_server, client.client_id, "javascript:alert(1)")
     assert api.status_code == 400

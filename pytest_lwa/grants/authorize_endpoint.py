@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from .. import errors
 from ..errors import LwaError
-from ..model import Client, User, listed, unknown_client
+from ..model import ALLOW_ORIGIN, Client, User, listed, unknown_client
 from ..stores import Consent
 from . import RESPONSE_TYPES, popup, voluntary
 from .base import ResponseType
@@ -110,7 +110,7 @@ def _redirect_uri(client: Client, given: str | None, relay: str | None) -> tuple
             raise errors.UNLISTED_ORIGIN(
                 reason=f"the SDK's popup was opened by a page at {origin or 'no web origin'!r}, which is not an"
                 f" Allowed Origin of client {client.client_id!r} (its allowed_origins:"
-                f" {listed(client.allowed_origins, 'none')}); add_client(allowed_origins=[...]) allows it"
+                f" {listed(client.allowed_origins, 'none')}); {ALLOW_ORIGIN}"
             )
         return given or "", False
     if given:
