@@ -102,7 +102,8 @@
 
   function AuthorizeRequest() {
     this.status = "queued";
-    this._next = [];
+    // the callbacks still to call: not enumerable, so that a page logging the request sees the answer alone
+    Object.defineProperty(this, "_next", { value: [], writable: true });
   }
 
   AuthorizeRequest.prototype.onComplete = function (next) {
