@@ -26,10 +26,8 @@ from .amazon_hosts import PROXY_HOSTS
 from .grants.popup import RELAY_PATH, page_origin
 from .wire import HTML_HEADERS, JSON_HEADERS, Answer, LwaRequest, base_url
 
-__all__ = ["REGIONS", "SCRIPT_HOST", "relay_page", "script"]
+__all__ = ["REGIONS", "relay_page", "script"]
 
-#: the host Amazon serves the SDK from
-SCRIPT_HOST: Final = "assets.loginwithamazon.com"
 #: each region of the SDK's URL, and the sign-in and API hosts it uses through the proxy
 REGIONS: Final = {
     "na": ("www.amazon.com", "api.amazon.com"),
