@@ -20,7 +20,7 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from .errors import compact_json
-from .model import NotRegistered
+from .model import NotRegistered, bearer_safe
 from .recording import RecordedRequest, access_log, hide_tokens, shown_tokens
 from .server import is_loopback_name
 from .wire import MAX_REQUEST_BODY
@@ -62,7 +62,7 @@ def check_token(token: str | None, name: str = "the admin token") -> str | None:
         return None
     if not isinstance(token, str) or not token.strip():
         raise ValueError(f"{name} is empty: give a non-empty token (is the variable that should hold it set?)")
-    if not token.isascii() or not token.isprintable() or token.split() != [token]:
+    if not bearer_safe(token):
         raise ValueError(f"{name} must be printable ASCII characters without spaces")
     return token
 

@@ -419,6 +419,11 @@ def origins(value: Iterable[str], what: str) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def bearer_safe(token: str) -> bool:
+    """Whether ``token`` can be sent as ``Bearer <token>`` in a header: printable ASCII without spaces."""
+    return token.isascii() and token.isprintable() and token.split() == [token]
+
+
 def credential(value: str | None, what: str) -> str | None:
     """``value`` if it is ``None`` or a non-empty string without spaces or control characters; a clear error
     otherwise."""

@@ -27,7 +27,7 @@ from .errors import LwaError
 from .faults import CATALOGUE, TOKEN_PATH, Fault, Match, Predicate, header_map, whole_number
 from .grants.selling_partner import SellingPartner
 from .handler import Proxy
-from .model import SettingValues, check_setting_names
+from .model import SettingValues, bearer_safe, check_setting_names
 from .recording import Criteria, RecordedRequest, criteria_of, mismatches
 from .serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, WORKERS, Server, listen
 from .stores import Consent, Notification
@@ -120,9 +120,7 @@ class LwaServer:
             raise ValueError("proxy_allow_private=True needs proxy_passthrough=True")
         if proxy_token is not None and not (isinstance(proxy_token, str) and proxy_token.strip()):
             raise ValueError(f"proxy_token must be a non-empty string, got {proxy_token!r}")
-        if proxy_token is not None and not (
-            proxy_token.isascii() and proxy_token.isprintable() and proxy_token.split() == [proxy_token]
-        ):  # what Proxy-Authorization: Bearer cannot carry
+        if proxy_token is not None and not bearer_safe(proxy_token):  # what Proxy-Authorization cannot carry
             raise ValueError(f"proxy_token must be printable ASCII characters without spaces, got {proxy_token!r}")
         if proxy_passthrough and proxy_token is None and not is_loopback_name(host):
             raise ValueError(
