@@ -6,7 +6,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +82,13 @@ def token_request(lwa_server: LwaServer, client: Client) -> Callable[..., reques
     """POST a client-credentials request of ``client`` (:func:`helpers.token_request`); keyword arguments
     override or (as None) drop form fields."""
     return functools.partial(send_token_request, lwa_server, client)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless Chromium for the browser test modules, one per module (``tests/chromium.py``, imported only
+    here, when a test asks for it: it needs selenium)."""
+    from chromium import chromium
+
+    with chromium(Path(tmp_path_factory.mktemp("chromium"))) as driver:
+        yield driver

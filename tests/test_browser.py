@@ -9,7 +9,6 @@ is skipped, saying so.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -25,7 +24,6 @@ pytest.importorskip(
 from chromium import (
     By,
     assert_labelled,
-    chromium,
     click,
     navigate,
     needs_chromium,
@@ -37,12 +35,6 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(Path(tmp_path_factory.mktemp("chromium"))) as driver:
-        yield driver
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,6 @@ pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(Path(tmp_path_factory.mktemp("chromium"))) as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
 def sdk_site() -> ModuleType:
     return example("sdk_site")
 
